@@ -68,6 +68,9 @@ class Fetched:
     duration_s: float = 0.0
     bytes: int = 0
     attempts: int = 1
+    # Response headers a parser may need (pagination: X-WP-TotalPages, Link), lower-case names.
+    headers: dict[str, str] = field(default_factory=dict)
+    capture: str | None = None  # content address of the stored body (warehouse.captures)
 
     @property
     def ok(self) -> bool:

@@ -1,0 +1,430 @@
+"""The `spacedigest` command line. Each command prints a short human summary.
+
+Exit codes: 0 success; 3 the run completed but some sources failed; 1 fatal error; 2 bad usage.
+Prefect is imported only by the commands that run flows, so the others start fast.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flows.settings import Settings, load_settings, quiet_prefect
+
+EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad usage: exit 2 with this message."""
+
+
+class Fatal(Exception):
+    """A clear one-line fatal error: exit 1."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    settings = load_settings()
+    try:
+        return args.handler(args, settings) or EXIT_OK
+    except UsageError as exc:
+        print(f"spacedigest: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("spacedigest: interrupted", file=sys.stderr)
+        return EXIT_FATAL
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        print(f"spacedigest: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FATAL
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, (Fatal, LookupError)) or type(exc).__name__.endswith(("Error", "Invalid", "Subscriber")):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
+
+
+# --- collect / run / serve / reprocess ----------------------------------------------------------
+
+def _catalog_ids(settings: Settings) -> list[str]:
+    from sources.catalog import load_catalog
+
+    return [s.id for s in load_catalog(settings.sources)]
+
+
+def cmd_collect(args, settings: Settings) -> int:
+    only = args.source or None
+    if only:
+        unknown = sorted(set(only) - set(_catalog_ids(settings)))
+        if unknown:
+            raise UsageError(f"unknown source id(s): {', '.join(unknown)} (see `spacedigest sources list`)")
+    quiet_prefect(settings.home)
+    from flows.collect import collect_flow
+
+    report = collect_flow(only=only, due_only=args.due_only)
+    print_collect(report)
+    print_health(settings)
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def print_collect(report) -> None:
+    ok = [line for line in report.lines if line.status != "error"]
+    print(f"collect: {len(report.lines)} sources, {len(ok)} ok, {len(report.failed)} failed; "
+          f"{report.items_new} new items, {report.edited} edited ({report.flow_seconds:.1f} s)")
+    for line in report.lines:
+        if line.status == "error":
+            print(f"  FAILED {line.source_id} {line.url}: {line.error}")
+        else:
+            note = "not modified" if line.status == "not_modified" else f"{line.found} found, {line.new} new"
+            print(f"  ok     {line.source_id}: {note}")
+
+
+def print_health(settings: Settings) -> None:
+    """Sources that need attention, after every collect and run."""
+    from warehouse import db
+
+    with db.reader(settings.home) as con:
+        rows = con.execute(
+            "SELECT source_id, state, consecutive_failures, last_error FROM source_health "
+            "WHERE state NOT IN ('ok') ORDER BY state, source_id"
+        ).fetchall()
+        total = con.execute("SELECT count(*) FROM source_health").fetchone()[0]
+    print(f"health: {total - len(rows)} of {total} sources ok" + (", needing attention:" if rows else ""))
+    for sid, state, failures, error in rows:
+        detail = f" ({failures} consecutive failures: {error})" if failures else ""
+        print(f"  {state:<13} {sid}{detail}")
+
+
+def cmd_run(args, settings: Settings) -> int:
+    quiet_prefect(settings.home)
+    from flows.weekly import weekly_flow
+
+    report = weekly_flow()
+    print_collect(report.collect)
+    if report.skipped_reason:
+        print(f"digest: skipped, {report.skipped_reason}")
+    else:
+        print_digest(report.digest)
+        print_send(report.send)
+    print_health(settings)
+    return EXIT_PARTIAL if report.collect.failed or (report.send and report.send.failed) else EXIT_OK
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    quiet_prefect(settings.home)
+    from flows.serve import serve
+
+    serve(weekly_cron=args.weekly_cron, collect_cron=args.collect_cron, once=args.register_only)
+    return EXIT_OK
+
+
+def cmd_reprocess(args, settings: Settings) -> int:
+    from flows.reprocess import reprocess
+
+    if args.source:
+        unknown = sorted(set(args.source) - set(_catalog_ids(settings)))
+        if unknown:
+            raise UsageError(f"unknown source id(s): {', '.join(unknown)}")
+    report = reprocess(settings, only=args.source or None)
+    print(f"reprocess: {report.captures} captures from {report.sources} sources, {report.found} entries, "
+          f"{report.new} new items, {report.edited} edited, {report.missing} captures missing")
+    for line in report.errors:
+        print(f"  FAILED {line}")
+    return EXIT_OK
+
+
+# --- digest / send ------------------------------------------------------------------------------
+
+def _check_week(week: str | None) -> None:
+    if week is None:
+        return
+    from reports.digest import week_window
+
+    try:
+        week_window(week)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_digest(args, settings: Settings) -> int:
+    from flows import jobs
+
+    _check_week(args.week)
+    langs = (args.lang,) if args.lang else ("ja", "en")
+    print_digest(jobs.build_digest(settings, week=args.week, langs=langs))
+    return EXIT_OK
+
+
+def print_digest(report) -> None:
+    print(f"digest {report.label}: {report.item_count} items")
+    for lang, paths in report.paths.items():
+        for fmt, path in paths.items():
+            print(f"  {lang} {fmt:<4} {path}")
+
+
+def cmd_send(args, settings: Settings) -> int:
+    from flows import jobs
+    from reports.digest import week_window
+
+    _check_week(args.week)
+    label = week_window(args.week).label if args.week else None
+    report = jobs.send_digest(settings, label=label, dry_run=args.dry_run)
+    print_send(report)
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def print_send(report) -> None:
+    verb = "would send" if report.dry_run else "sent"
+    print(f"send {report.label}: {verb} {report.sent}, already delivered {report.skipped}, "
+          f"rejected {len(report.rejected)}, failed {len(report.failed)}")
+    for line in report.rejected:
+        print(f"  REJECTED {line}")
+    for line in report.failed:
+        print(f"  FAILED   {line} (will be retried by the next send)")
+
+
+# --- query --------------------------------------------------------------------------------------
+
+def cmd_query(args, settings: Settings) -> int:
+    from warehouse import query
+
+    if args.file:
+        try:
+            sql = Path(args.file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read query file {args.file}: {exc.strerror}") from None
+    elif args.sql:
+        sql = args.sql
+    else:
+        raise UsageError("give a SQL statement or --file QUERY.sql")
+    if args.format == "parquet" and not args.output:
+        raise UsageError("--format parquet needs --output FILE.parquet")
+    try:
+        out = query.run(settings.home, sql, fmt=args.format, output=args.output)
+    except query.QueryError as exc:
+        raise Fatal(str(exc)) from None
+    if out:
+        sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    return EXIT_OK
+
+
+# --- parse --------------------------------------------------------------------------------------
+
+def cmd_parse(args, settings: Settings) -> int:
+    from dataclasses import asdict, replace
+
+    from sources.catalog import load_catalog
+    from sources.models import Source, SourceError
+    from sources.pipeline import interpret, parse_body
+
+    path = Path(args.file)
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    if args.source:
+        by_id = {s.id: s for s in load_catalog(settings.sources)}
+        if args.source not in by_id:
+            raise UsageError(f"unknown source id '{args.source}' (see `spacedigest sources list`)")
+        source = by_id[args.source]
+        if args.kind and args.kind != source.kind:
+            source = replace(source, kind=args.kind)
+    else:
+        if not args.kind:
+            raise UsageError("give --kind feed|html|json (or --source ID)")
+        source = Source(id="local-file", organisation="(local file)", kind=args.kind,
+                        url=args.base_url or path.resolve().as_uri(), language=args.language or "en")
+    base = args.base_url or source.url
+    now = datetime.now(timezone.utc)
+    try:
+        result = parse_body(source, body, url=base)
+        announcements = interpret(source, [result], url=base, fetched_at=now)
+    except SourceError as exc:
+        raise Fatal(f"{path}: {exc}") from None
+    for a in announcements:
+        print(json.dumps(asdict(a), ensure_ascii=False, default=str))
+    print(f"parse: {len(announcements)} announcements from {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+# --- sources ------------------------------------------------------------------------------------
+
+def cmd_sources(args, settings: Settings) -> int:
+    from sources import catalog as cat
+
+    if args.action == "list":
+        sources = cat.load_catalog(settings.sources)
+        for s in sources:
+            flag = "" if s.enabled else " (disabled)"
+            print(f"{s.id:<28} {s.organisation:<18} {s.kind:<5} {s.language:<3} {s.url}{flag}")
+        print(f"{len(sources)} sources, {len({s.organisation for s in sources})} organisations")
+        return EXIT_OK
+    if args.action == "check":
+        from flows.check import check_sources
+
+        return check_sources(settings, args.ids)
+    if args.action == "export-opml":
+        from sources.opml import export_opml
+
+        sys.stdout.write(export_opml(cat.load_catalog(settings.sources)))
+        return EXIT_OK
+    if args.action == "import-opml":
+        from sources.opml import sources_from_opml
+
+        if not args.ids:
+            raise UsageError("import-opml needs an OPML file")
+        try:
+            data = Path(args.ids[0]).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.ids[0]}: {exc.strerror}") from None
+        existing = cat.load_catalog(settings.sources)
+        imported = sources_from_opml(data)
+        known_urls = {s.url for s in existing}
+        known_ids = {s.id for s in existing}
+        fresh = [s for s in imported if s.url not in known_urls and s.id not in known_ids]
+        sys.stdout.write(cat.dump_catalog(fresh))
+        print(f"import-opml: {len(imported)} feeds read, {len(fresh)} new; append the TOML above to your "
+              f"catalog (SPACEDIGEST_SOURCES) to use them", file=sys.stderr)
+        return EXIT_OK
+    raise UsageError(f"unknown sources action {args.action}")
+
+
+# --- subscribers --------------------------------------------------------------------------------
+
+def cmd_subscribers(args, settings: Settings) -> int:
+    from reports import subscribers as subs
+    from warehouse import db, records
+
+    now = datetime.now(timezone.utc)
+    if args.action == "add":
+        if not args.email:
+            raise UsageError("subscribers add needs an email address")
+        try:
+            sub = subs.make_subscriber(args.email, args.name or "", args.lang or "ja", args.org or (),
+                                       args.category or ())
+        except subs.InvalidSubscriber as exc:
+            raise UsageError(str(exc)) from None
+        with db.writer(settings.home) as con:
+            _, created = records.add_subscriber(con, sub, now=now)
+        print(f"subscribers: {'added' if created else 'updated'} {sub.email} ({sub.language})")
+        return EXIT_OK
+    if args.action == "remove":
+        if not args.email:
+            raise UsageError("subscribers remove needs an email address")
+        try:
+            email = subs.normalize_email(args.email)
+        except subs.InvalidSubscriber as exc:
+            raise UsageError(str(exc)) from None
+        with db.writer(settings.home) as con:
+            removed = records.remove_subscriber(con, email, now=now)
+        print(f"subscribers: {'removed' if removed else 'no active subscriber'} {email}")
+        return EXIT_OK if removed else EXIT_FATAL
+    if args.action == "list":
+        with db.reader(settings.home) as con:
+            rows = records.list_subscribers(con)
+        for r in rows:
+            scope = ";".join(r["organisations"] or []) or "all"
+            cats = ";".join(r["categories"] or []) or "all"
+            print(f"{r['email']:<36} {r['language']}  {r['name'] or '':<24} orgs={scope} categories={cats}")
+        print(f"{len(rows)} active subscribers")
+        return EXIT_OK
+    if args.action == "import":
+        if not args.email:
+            raise UsageError("subscribers import needs a CSV file")
+        try:
+            data = Path(args.email).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.email}: {exc.strerror}") from None
+        parsed, errors = subs.parse_csv(subs.decode_csv(data))
+        added = updated = 0
+        with db.writer(settings.home) as con:
+            for sub in parsed:
+                _, created = records.add_subscriber(con, sub, now=now)
+                added += created
+                updated += not created
+        print(f"subscribers import: {added} added, {updated} updated, {len(errors)} rows refused")
+        for err in errors:
+            print(f"  {err}")
+        return EXIT_PARTIAL if errors else EXIT_OK
+    raise UsageError(f"unknown subscribers action {args.action}")
+
+
+# --- parser -------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="spacedigest",
+        description="Collect space-agency programme announcements, keep them in DuckDB, mail a weekly digest.",
+        epilog="Settings: SPACEDIGEST_HOME, SPACEDIGEST_SOURCES, SPACEDIGEST_SMTP_URL, SPACEDIGEST_FROM (see README).",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("collect", help="fetch enabled sources and load the warehouse")
+    c.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
+    c.add_argument("--due-only", action="store_true", help="skip sources that are backing off after failures")
+    c.set_defaults(handler=cmd_collect)
+
+    d = sub.add_parser("digest", help="build the digest (Markdown, HTML, text) and record it")
+    d.add_argument("--week", metavar="YYYY-Www", help="re-render that ISO week (Asia/Tokyo)")
+    d.add_argument("--lang", choices=["ja", "en"], help="only this language (default: both)")
+    d.set_defaults(handler=cmd_digest)
+
+    s = sub.add_parser("send", help="deliver a digest to active subscribers (never twice)")
+    s.add_argument("--week", metavar="YYYY-Www", help="the digest of that ISO week (default: the latest)")
+    s.add_argument("--dry-run", action="store_true", help="build the messages, send nothing")
+    s.set_defaults(handler=cmd_send)
+
+    r = sub.add_parser("run", help="the main job: collect, digest, send")
+    r.set_defaults(handler=cmd_run)
+
+    sv = sub.add_parser("serve", help="register the scheduled deployments and run them (needs a Prefect server)")
+    sv.add_argument("--weekly-cron", default="0 8 * * 1", help="weekly run, Asia/Tokyo (default: Monday 08:00)")
+    sv.add_argument("--collect-cron", default="0 6 * * *", help="collection, Asia/Tokyo (default: daily 06:00)")
+    sv.add_argument("--register-only", action="store_true", help="register the deployments and exit")
+    sv.set_defaults(handler=cmd_serve)
+
+    q = sub.add_parser("query", help="run read-only SQL on the staff copy of the warehouse")
+    q.add_argument("sql", nargs="?", help="the SQL statement")
+    q.add_argument("--file", metavar="QUERY.sql", help="read the SQL from a file")
+    q.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
+    q.add_argument("--output", metavar="FILE", help="write to a file (required for parquet)")
+    q.set_defaults(handler=cmd_query)
+
+    pa = sub.add_parser("parse", help="parse a local file with the real parsers; print announcements as JSON lines")
+    pa.add_argument("file")
+    pa.add_argument("--kind", choices=["feed", "html", "json"])
+    pa.add_argument("--source", metavar="ID", help="use this catalog source's settings (selectors, language)")
+    pa.add_argument("--base-url", metavar="URL", help="resolve relative links against this URL")
+    pa.add_argument("--language", choices=["en", "fr", "ja"], help="language when no --source is given")
+    pa.set_defaults(handler=cmd_parse)
+
+    so = sub.add_parser("sources", help="list, check, import-opml FILE, export-opml")
+    so.add_argument("action", choices=["list", "check", "import-opml", "export-opml"])
+    so.add_argument("ids", nargs="*", help="source ids (check) or the OPML file (import-opml)")
+    so.set_defaults(handler=cmd_sources)
+
+    su = sub.add_parser("subscribers", help="add EMAIL | list | remove EMAIL | import FILE.csv")
+    su.add_argument("action", choices=["add", "list", "remove", "import"])
+    su.add_argument("email", nargs="?", help="address (add, remove) or CSV file (import)")
+    su.add_argument("--name")
+    su.add_argument("--lang", choices=["ja", "en"])
+    su.add_argument("--org", action="append", metavar="ORGANISATION", help="only this organisation (repeatable)")
+    su.add_argument("--category", action="append", metavar="CATEGORY",
+                    help="only this category: funding, tender, incubation, partnership, event, programme, other")
+    su.set_defaults(handler=cmd_subscribers)
+
+    rp = sub.add_parser("reprocess", help="rebuild items from stored raw captures with the current parsers (offline)")
+    rp.add_argument("--source", action="append", metavar="ID")
+    rp.set_defaults(handler=cmd_reprocess)
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())

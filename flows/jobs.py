@@ -1,0 +1,194 @@
+"""The digest and send jobs: wiring between the warehouse and `reports`, no logic of their own.
+
+Plain functions, so the CLI can call them without Prefect; `flows.weekly` wraps them as tasks.
+"""
+from __future__ import annotations
+
+import json
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flows.settings import Settings
+from warehouse import db, records
+
+
+@dataclass
+class DigestReport:
+    label: str
+    digest_id: int
+    item_count: int
+    paths: dict[str, dict[str, str]]
+    window_start: datetime
+    window_end: datetime
+
+
+@dataclass
+class SendReport:
+    label: str
+    sent: int = 0
+    skipped: int = 0  # already delivered
+    rejected: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # temporary: retried by the next send
+    dry_run: bool = False
+
+
+def _digest_items(rows: list[dict]):
+    from reports.digest import DigestItem
+
+    return [DigestItem(**row) for row in rows]
+
+
+def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[str, ...] = ("ja", "en"),
+                 now: datetime | None = None) -> DigestReport:
+    """Select, render (md/html/txt per language), write the files and record the digest."""
+    from reports import archive, digest as dg, render
+
+    now = now or datetime.now(timezone.utc)
+    with db.writer(settings.home) as con:
+        if week:
+            window = dg.week_window(week)
+        else:
+            window = dg.window_since(records.previous_cutoff(con), now)
+        candidates = _digest_items(records.digest_candidates(con, window.start, window.end))
+        items = dg.select_items(candidates, window)
+        paths: dict[str, dict[str, str]] = {}
+        links = {"archive": "site/index.html", "calendar": "calendar.ics", "atom": "digests.atom"}
+        for lang in langs:
+            digest = dg.build_digest(items, window, lang=lang, generated_at=now)
+            renders = {fmt: render.render(digest, fmt, links=links) for fmt in ("md", "html", "txt")}
+            written = render.write_reports(settings.reports_dir, digest, renders)
+            paths[lang] = {fmt: str(p) for fmt, p in written.items()}
+        digest_id = records.record_digest(con, label=window.label, start=window.start, end=window.end,
+                                          created_at=now, item_count=len(items), paths=paths)
+        history = records.all_digests(con)
+    _publish_archive(settings, history, items)
+    return DigestReport(window.label, digest_id, len(items), paths, window.start, window.end)
+
+
+def _publish_archive(settings: Settings, history: list[dict], items) -> None:
+    """The static archive, Atom feed of digests and calendar of deadlines beside the reports."""
+    from reports import archive
+    from reports.render import write_atomic
+
+    entries = [
+        {"label": d["label"], "window_start": d["window_start"], "window_end": d["window_end"],
+         "created_at": d["created_at"], "item_count": d["item_count"], "paths": d["paths"]}
+        for d in history
+    ]
+    archive.write_site(settings.reports_dir / "site", entries)
+    write_atomic(settings.reports_dir / "digests.atom", archive.atom_feed(entries, site_url=settings.site_url))
+    write_atomic(settings.reports_dir / "calendar.ics", archive.calendar(items))
+
+
+def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool = False,
+                now: datetime | None = None) -> SendReport:
+    """Deliver a digest to active subscribers not yet served; a row only after the server accepted."""
+    from reports import deliver, digest as dg, mail, render
+    from reports.subscribers import Subscriber
+
+    now = now or datetime.now(timezone.utc)
+    _load_journals(settings)  # a previous send killed half-way
+    with db.writer(settings.home, publish_copy=False) as con:
+        digest_row = records.find_digest(con, label)
+        if digest_row is None:
+            raise LookupError(f"no digest {label or 'yet'}: run `spacedigest digest` first")
+        done = records.delivered_ids(con, digest_row["id"])
+        subscribers = [Subscriber(**row) for row in records.list_subscribers(con)]
+        candidates = _digest_items(
+            records.digest_candidates(con, digest_row["window_start"], digest_row["window_end"])
+        )
+    report = SendReport(label=digest_row["label"], dry_run=dry_run)
+    window = dg.Window(digest_row["window_start"], digest_row["window_end"], digest_row["label"])
+
+    jobs = []
+    for sub in subscribers:
+        if sub.id in done:
+            report.skipped += 1
+            continue
+        items = dg.select_items(candidates, window, organisations=sub.organisations or None,
+                                categories=sub.categories or None)
+        digest = dg.build_digest(items, window, lang=sub.language, generated_at=now)
+        unsubscribe = mail.unsubscribe_url(settings.unsubscribe_base, sub.token)
+        links = {"unsubscribe": unsubscribe, "archive": settings.site_url}
+        message = mail.build_message(
+            subscriber=sub, subject=render.subject(digest), text=render.render(digest, "txt", links=links),
+            html=render.render(digest, "html", links=links), sender=settings.sender,
+            unsubscribe_url=unsubscribe, now=now,
+        )
+        jobs.append((sub, message))
+    if dry_run:
+        report.sent = len(jobs)
+        return report
+
+    # Each answer from the server goes to a journal file at once (no warehouse connection is held
+    # while talking to the network); the journal is loaded into `deliveries` afterwards, or by the
+    # next send if this one was killed half-way.
+    journal = _journal_path(settings, digest_row["id"])
+    transport = deliver.transport_for(settings.smtp_url, settings.outbox_dir)
+    with journal.open("a", encoding="utf-8") as out:
+        def on_result(result) -> None:
+            if result.ok or result.permanent:
+                out.write(json.dumps({
+                    "digest_id": digest_row["id"], "subscriber_id": result.subscriber.id,
+                    "status": "sent" if result.ok else "rejected", "at": datetime.now(timezone.utc).isoformat(),
+                    "message_id": result.message_id, "error": result.error,
+                }) + "\n")
+                out.flush()
+            if result.ok:
+                report.sent += 1
+            elif result.permanent:
+                report.rejected.append(f"{result.subscriber.email}: {result.error}")
+            else:  # temporary: no row, so the next send retries it
+                report.failed.append(f"{result.subscriber.email}: {result.error}")
+
+        try:
+            deliver.deliver_all(jobs, transport, on_result)
+        finally:
+            out.flush()
+    _load_journals(settings)
+    return report
+
+
+def _journal_path(settings: Settings, digest_id: int) -> Path:
+    settings.outbox_dir.mkdir(parents=True, exist_ok=True)
+    return settings.outbox_dir / f".deliveries-{digest_id}.jsonl"
+
+
+def _load_journals(settings: Settings) -> int:
+    """Move delivery journals (this send's, or a killed one's) into the warehouse."""
+    journals = sorted(settings.outbox_dir.glob(".deliveries-*.jsonl")) if settings.outbox_dir.is_dir() else []
+    if not journals:
+        return 0
+    loaded = 0
+    with db.writer(settings.home) as con:
+        for journal in journals:
+            for line in journal.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by a kill: that message is retried, never lost
+                records.record_delivery(con, digest_id=row["digest_id"], subscriber_id=row["subscriber_id"],
+                                        status=row["status"], at=datetime.fromisoformat(row["at"]),
+                                        message_id=row["message_id"], error=row["error"])
+                loaded += 1
+            journal.unlink()
+    return loaded
+
+
+def digest_of_this_week(settings: Settings, now: datetime) -> str | None:
+    """The label of a digest already built in the current ISO week (Asia/Tokyo), if any."""
+    from reports.digest import TOKYO
+
+    local = now.astimezone(TOKYO)
+    year, week, _ = local.isocalendar()
+    from reports.digest import week_window
+
+    this_week = week_window(f"{year}-W{week:02d}")
+    with db.reader(settings.home) as con:
+        row = con.execute(
+            "SELECT label FROM digests WHERE created_at >= ? AND created_at < ? ORDER BY created_at DESC LIMIT 1",
+            [this_week.start, this_week.end],
+        ).fetchone()
+    return row[0] if row else None

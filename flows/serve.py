@@ -1,0 +1,52 @@
+"""`spacedigest serve`: register the scheduled deployments with a Prefect server and run them.
+
+Needs a real server (`prefect server start`, PREFECT_API_URL set): a temporary one cannot schedule.
+"""
+from __future__ import annotations
+
+import os
+
+from prefect import serve as prefect_serve
+from prefect.schedules import Cron
+
+from flows.collect import collect_flow
+from flows.weekly import weekly_flow
+
+TIMEZONE = "Asia/Tokyo"
+WEEKLY_DEPLOYMENT = "weekly-digest"
+COLLECT_DEPLOYMENT = "daily-collect"
+
+
+def deployments(weekly_cron: str, collect_cron: str):
+    # One weekly run at a time; a late run (machine was off) is caught up once, since the
+    # digest window starts at the previous cutoff and a second run in a week sends nothing.
+    weekly = weekly_flow.to_deployment(
+        name=WEEKLY_DEPLOYMENT, schedules=[Cron(weekly_cron, timezone=TIMEZONE)], concurrency_limit=1,
+        description="Collect, build the weekly digest (Japanese first) and mail it to subscribers.",
+        tags=["spacedigest"],
+    )
+    collect = collect_flow.to_deployment(
+        name=COLLECT_DEPLOYMENT, schedules=[Cron(collect_cron, timezone=TIMEZONE)], concurrency_limit=1,
+        parameters={"due_only": True},
+        description="Fetch the sources that are due (failing ones back off) and load the warehouse.",
+        tags=["spacedigest"],
+    )
+    return weekly, collect
+
+
+def serve(*, weekly_cron: str, collect_cron: str, once: bool = False) -> None:
+    if not os.environ.get("PREFECT_API_URL"):
+        raise RuntimeError(
+            "serve needs a running Prefect server: start one with `prefect server start` and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api (a temporary server cannot run schedules)"
+        )
+    weekly, collect = deployments(weekly_cron, collect_cron)
+    if once:
+        for deployment in (weekly, collect):
+            deployment.apply()
+        print(f"serve: registered {weekly_flow.name}/{WEEKLY_DEPLOYMENT} ({weekly_cron}, {TIMEZONE}) and "
+              f"{collect_flow.name}/{COLLECT_DEPLOYMENT} ({collect_cron}, {TIMEZONE})")
+        return
+    print(f"serve: running {WEEKLY_DEPLOYMENT} ({weekly_cron}) and {COLLECT_DEPLOYMENT} ({collect_cron}), "
+          f"{TIMEZONE}; Ctrl-C to stop")
+    prefect_serve(weekly, collect, print_starting_message=False)

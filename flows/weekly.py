@@ -1,0 +1,43 @@
+"""The weekly flow (what the schedule runs): collect -> digest -> send. Wiring only."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import jobs
+from flows.collect import CollectReport, collect_flow
+from flows.settings import load_settings
+
+
+@dataclass
+class WeeklyReport:
+    collect: CollectReport
+    digest: jobs.DigestReport | None
+    send: jobs.SendReport | None
+    skipped_reason: str | None = None
+
+
+@task(name="digest", cache_policy=NO_CACHE)
+def digest_task() -> jobs.DigestReport:
+    return jobs.build_digest(load_settings())
+
+
+@task(name="send", cache_policy=NO_CACHE)
+def send_task(label: str) -> jobs.SendReport:
+    return jobs.send_digest(load_settings(), label=label)
+
+
+@flow(name="weekly", log_prints=False)
+def weekly_flow() -> WeeklyReport:
+    """A missed run is caught up once (the digest window starts at the previous cutoff); a second
+    run in the same week collects but neither builds nor sends another digest."""
+    collected = collect_flow()
+    settings = load_settings()
+    already = jobs.digest_of_this_week(settings, datetime.now(timezone.utc))
+    if already:
+        return WeeklyReport(collected, None, None, f"this week's digest {already} was already built")
+    digest = digest_task()
+    return WeeklyReport(collected, digest, send_task(digest.label))

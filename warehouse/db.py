@@ -1,0 +1,170 @@
+"""Opening the warehouse: one writer at a time, migrations, and the staff copy.
+
+DuckDB allows one writing process per file and refuses read-only opens while it writes.
+So the pipeline keeps two files under $SPACEDIGEST_HOME:
+
+- `warehouse.duckdb` — written only by spacedigest, inside `writer()`, and only while loading;
+  an exclusive lock file serialises our own writers (a run waits for another, never collides);
+- `staff/warehouse.duckdb` — a read-only copy published after every write. Staff and
+  `spacedigest query` use it. It is replaced by an atomic rename, so a staff session that keeps
+  it open keeps reading the previous version and never blocks (or is broken by) a run.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import time
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+WAREHOUSE_FILE = "warehouse.duckdb"
+STAFF_FILE = Path("staff") / "warehouse.duckdb"
+LOCK_FILE = "warehouse.lock"
+
+
+class WarehouseError(Exception):
+    """A warehouse problem explained in one line."""
+
+
+def warehouse_path(home: Path) -> Path:
+    return Path(home) / WAREHOUSE_FILE
+
+
+def staff_path(home: Path) -> Path:
+    return Path(home) / STAFF_FILE
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every numbered .sql file, in order."""
+    found = []
+    for entry in resources.files("warehouse").joinpath("migrations").iterdir():
+        m = re.fullmatch(r"(\d+)_(.+)\.sql", entry.name)
+        if m:
+            found.append((int(m[1]), m[2], entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the missing migrations, each in its own transaction; returns the versions applied."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
+    )
+    current = schema_version(con)
+    applied = []
+    for version, name, sql in migrations():
+        if version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
+            con.execute("COMMIT")
+        except Exception as exc:
+            con.execute("ROLLBACK")
+            raise WarehouseError(f"migration {version:03d}_{name}.sql failed: {exc}") from exc
+        applied.append(version)
+    return applied
+
+
+def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("SET TimeZone = 'UTC'")  # timestamps come back as UTC, whatever the machine says
+    return con
+
+
+@contextmanager
+def _exclusive(lock_path: Path, wait_s: float) -> Iterator[None]:
+    """Serialise spacedigest's own writers; waits for a running one instead of failing."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise WarehouseError(
+                        f"another spacedigest process has held {lock_path} for more than {wait_s:.0f} s; try again later"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def writer(home: Path, *, wait_s: float = 600.0, publish_copy: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The write connection: hold it only while loading, never while waiting on the network."""
+    home = Path(home)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarehouseError(f"cannot create data folder {home}: {exc.strerror}") from exc
+    with _exclusive(home / LOCK_FILE, wait_s):
+        path = warehouse_path(home)
+        try:
+            con = _connect(path)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot open {path} for writing: {_one_line(exc)}") from exc
+        try:
+            migrate(con)
+            yield con
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        if publish_copy:
+            publish(home)
+
+
+def publish(home: Path) -> Path:
+    """Copy the (checkpointed, closed) warehouse to the staff file by atomic rename."""
+    source = warehouse_path(home)
+    target = staff_path(home)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WarehouseError(f"cannot publish the staff copy {target}: {exc.strerror or exc}") from exc
+    return target
+
+
+@contextmanager
+def reader(home: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection on the staff copy (created, with the schema, if there is none yet)."""
+    path = staff_path(home)
+    if not path.exists():
+        with writer(home):
+            pass
+    try:
+        con = _connect(path, read_only=True)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot open {path} read-only: {_one_line(exc)}") from exc
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())

@@ -1,0 +1,163 @@
+"""Source health: the catalog in the warehouse, per-source state, fetch log and backoff.
+
+`next_check` and `outcome` are pure; the rest reads or writes the warehouse.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+import pyarrow as pa
+
+from sources.models import Fetched, Source, Validators
+from warehouse.sql import statement, statements
+
+# A healthy source is checked again after this long (the daily collection).
+CHECK_INTERVAL = timedelta(hours=20)
+# After failures: 1 h, 2 h, 4 h, ... capped, never parked for good.
+BACKOFF_BASE = timedelta(hours=1)
+BACKOFF_CAP = timedelta(days=3)
+
+
+@dataclass
+class SourceState:
+    id: str
+    fetch_url: str
+    validators: Validators
+    enabled: bool
+    disabled_reason: str | None
+    next_check_at: datetime | None
+    consecutive_failures: int
+
+    def due(self, now: datetime) -> bool:
+        return self.next_check_at is None or self.next_check_at <= now
+
+
+@dataclass
+class SourceOutcome:
+    """What one collect learned about one source (staged as `outcome` for update_health.sql)."""
+
+    source_id: str
+    started_at: datetime
+    ok: bool
+    error: str | None
+    items_new: int
+    etag: str | None
+    last_modified: str | None
+    store_validators: bool
+    permanent_redirect: str | None
+    disable_reason: str | None
+    next_check_at: datetime
+
+
+def next_check(now: datetime, *, ok: bool, failures_before: int) -> datetime:
+    """When to try a source again: the regular interval, or capped exponential backoff."""
+    if ok:
+        return now + CHECK_INTERVAL
+    delay = BACKOFF_BASE * (2 ** min(failures_before, 16))
+    return now + min(delay, BACKOFF_CAP)
+
+
+def outcome(fetched: Fetched, *, error: str | None, items_new: int, failures_before: int) -> SourceOutcome:
+    """The health update for one attempt. `error` is the fetch or parse error, if any.
+
+    Validators are stored only when the body was fetched AND parsed: after a parse failure the
+    next run must download the page again rather than get a 304 for a page it never understood.
+    """
+    ok = error is None
+    disable = None
+    if fetched.http_status == 410:
+        disable = f"HTTP 410 Gone at {fetched.url} on {fetched.fetched_at:%Y-%m-%d}"
+    return SourceOutcome(
+        source_id=fetched.source_id,
+        started_at=fetched.fetched_at,
+        ok=ok,
+        error=error,
+        items_new=items_new,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        store_validators=ok and fetched.status == "ok",
+        permanent_redirect=fetched.permanent_redirect if fetched.status in ("ok", "not_modified") else None,
+        disable_reason=disable,
+        next_check_at=next_check(fetched.fetched_at, ok=ok, failures_before=failures_before),
+    )
+
+
+def sync_sources(con: duckdb.DuckDBPyConnection, catalog: list[Source], *, now: datetime) -> None:
+    rows = [
+        {"id": s.id, "organisation": s.organisation, "name": s.name, "country": s.country, "kind": s.kind,
+         "url": s.url, "language": s.language, "enabled": s.enabled,
+         "expected_period_days": s.expected_period_days}
+        for s in catalog
+    ]
+    schema = pa.schema([
+        ("id", pa.string()), ("organisation", pa.string()), ("name", pa.string()), ("country", pa.string()),
+        ("kind", pa.string()), ("url", pa.string()), ("language", pa.string()), ("enabled", pa.bool_()),
+        ("expected_period_days", pa.int32()),
+    ])
+    con.register("catalog", pa.Table.from_pylist(rows, schema=schema))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        for sql in statements("sync_sources"):
+            con.execute(sql, {"now": now} if "$now" in sql else None)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("catalog")
+
+
+def source_states(con: duckdb.DuckDBPyConnection) -> dict[str, SourceState]:
+    states = {}
+    for sid, url, etag, last_modified, enabled, reason, next_at, failures in con.execute(
+        statement("source_states")
+    ).fetchall():
+        states[sid] = SourceState(sid, url, Validators(etag, last_modified), enabled, reason, next_at, failures)
+    return states
+
+
+_FETCH_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("source_id", pa.string()), ("url", pa.string()), ("final_url", pa.string()),
+    ("started_at", pa.timestamp("us", tz="UTC")), ("status", pa.string()), ("http_status", pa.int32()),
+    ("etag", pa.string()), ("last_modified", pa.string()), ("content_type", pa.string()), ("bytes", pa.int64()),
+    ("items_found", pa.int32()), ("items_new", pa.int32()), ("error", pa.string()), ("duration_ms", pa.float64()),
+    ("attempts", pa.int32()), ("capture", pa.string()),
+])
+
+_OUTCOME_SCHEMA = pa.schema([
+    ("source_id", pa.string()), ("started_at", pa.timestamp("us", tz="UTC")), ("ok", pa.bool_()),
+    ("error", pa.string()), ("items_new", pa.int32()), ("etag", pa.string()), ("last_modified", pa.string()),
+    ("store_validators", pa.bool_()), ("permanent_redirect", pa.string()), ("disable_reason", pa.string()),
+    ("next_check_at", pa.timestamp("us", tz="UTC")),
+])
+
+
+def fetch_row(run_id: str, fetched: Fetched, *, status: str, error: str | None, items_found: int,
+              items_new: int, capture: str | None) -> dict:
+    return {
+        "run_id": run_id, "source_id": fetched.source_id, "url": fetched.url, "final_url": fetched.final_url,
+        "started_at": fetched.fetched_at, "status": status, "http_status": fetched.http_status,
+        "etag": fetched.etag, "last_modified": fetched.last_modified, "content_type": fetched.content_type,
+        "bytes": fetched.bytes, "items_found": items_found, "items_new": items_new, "error": error,
+        "duration_ms": round(fetched.duration_s * 1000, 1), "attempts": fetched.attempts, "capture": capture,
+    }
+
+
+def record(con: duckdb.DuckDBPyConnection, fetch_rows: list[dict], outcomes: list[SourceOutcome]) -> None:
+    """Write the fetch log and the health updates of one run in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if fetch_rows:
+            con.register("fetch_log", pa.Table.from_pylist(fetch_rows, schema=_FETCH_SCHEMA))
+            con.execute(statement("record_fetches"))
+            con.unregister("fetch_log")
+        if outcomes:
+            con.register("outcome", pa.Table.from_pylist([asdict(o) for o in outcomes], schema=_OUTCOME_SCHEMA))
+            con.execute(statement("update_health"))
+            con.unregister("outcome")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

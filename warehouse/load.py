@@ -1,0 +1,202 @@
+"""Idempotent, set-based loading of announcements into the warehouse.
+
+A batch is staged as an Arrow table, matched against what the warehouse already holds with one
+SQL query (`sql/resolve_identity.sql`), and written with a handful of bulk statements. Loading the
+same batch twice adds nothing; an edited entry updates its item and adds a revision.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from sources.models import Announcement
+from sources.normalize import title_key
+from warehouse.sql import statement, statements
+
+# The same normalized title from two sources within this many days is one announcement.
+TITLE_WINDOW_DAYS = 3
+# Shorter titles ("News", "Newsletter") are too generic to identify anything.
+TITLE_MIN_LEN = 24
+
+_STAGE_SCHEMA = pa.schema([
+    ("row_no", pa.int64()),
+    ("source_id", pa.string()),
+    ("entry_key", pa.string()),
+    ("guid", pa.string()),
+    ("url", pa.string()),
+    ("title", pa.string()),
+    ("title_key", pa.string()),
+    ("published_at", pa.timestamp("us", tz="UTC")),
+])
+
+_ITEM_COLUMNS = [
+    ("item_id", pa.string()), ("source_id", pa.string()), ("entry_key", pa.string()),
+    ("title", pa.string()), ("url", pa.string()), ("summary", pa.string()),
+    ("organisation", pa.string()), ("guid", pa.string()), ("title_key", pa.string()),
+    ("published_at", pa.timestamp("us", tz="UTC")), ("published_estimated", pa.bool_()),
+    ("seen_at", pa.timestamp("us", tz="UTC")), ("language", pa.string()), ("category", pa.string()),
+    ("category_rule", pa.string()), ("deadline", pa.date32()), ("deadline_kind", pa.string()),
+    ("opening_date", pa.date32()), ("status", pa.string()), ("japan_relevant", pa.bool_()),
+    ("japan_reason", pa.string()), ("content_hash", pa.string()), ("version", pa.string()),
+    ("changed_fields", pa.string()),
+]
+_ITEM_SCHEMA = pa.schema(_ITEM_COLUMNS)
+
+
+@dataclass
+class LoadStats:
+    found: dict[str, int] = field(default_factory=dict)  # per source
+    new: dict[str, int] = field(default_factory=dict)  # new items per source
+    edited: int = 0
+    linked: int = 0  # new source links to items that already existed
+
+    @property
+    def total_new(self) -> int:
+        return sum(self.new.values())
+
+
+def version_of(a: Announcement) -> str:
+    """What counts as an edit of one source's entry: its content and its dates."""
+    parts = [a.content_hash, str(a.deadline), a.deadline_kind, str(a.opening_date), a.category]
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
+
+
+def new_item_id(a: Announcement) -> str:
+    return hashlib.blake2b(f"{a.source_id}\x1f{a.entry_key}".encode(), digest_size=10).hexdigest()
+
+
+def _changed_fields(old: tuple, a: Announcement) -> str:
+    old_title, old_summary, old_url, old_deadline, old_published = old
+    changes = []
+    if old_title != a.title:
+        changes.append("title")
+    if (old_summary or "") != (a.summary or ""):
+        changes.append("summary")
+    if old_url != a.url:
+        changes.append("url")
+    if old_deadline != a.deadline:
+        changes.append("deadline")
+    if old_published != a.published_at:
+        changes.append("published_at")
+    return ",".join(changes) or "metadata"
+
+
+def _row(a: Announcement, item_id: str, seen_at: datetime, changed: str | None = None) -> dict:
+    return {
+        "item_id": item_id, "source_id": a.source_id, "entry_key": a.entry_key, "title": a.title,
+        "url": a.url, "summary": a.summary, "organisation": a.organisation, "guid": a.guid,
+        "title_key": title_key(a.title), "published_at": a.published_at,
+        "published_estimated": a.published_estimated, "seen_at": seen_at, "language": a.language,
+        "category": a.category, "category_rule": a.category_rule, "deadline": a.deadline,
+        "deadline_kind": a.deadline_kind, "opening_date": a.opening_date, "status": a.status,
+        "japan_relevant": a.japan_relevant, "japan_reason": a.japan_reason,
+        "content_hash": a.content_hash, "version": version_of(a), "changed_fields": changed,
+    }
+
+
+def load_announcements(con: duckdb.DuckDBPyConnection, batch: list[Announcement], *, seen_at: datetime) -> LoadStats:
+    """Upsert a batch in one transaction. Safe to repeat; safe to interrupt (all or nothing)."""
+    stats = LoadStats()
+    # One entry per (source, entry_key): the last one wins, as a feed lists each entry once.
+    unique: dict[tuple[str, str], Announcement] = {}
+    for a in batch:
+        unique[(a.source_id, a.entry_key)] = a
+        stats.found[a.source_id] = stats.found.get(a.source_id, 0) + 1
+        stats.new.setdefault(a.source_id, 0)
+    anns = list(unique.values())
+    if not anns:
+        return stats
+
+    stage = pa.Table.from_pylist(
+        [
+            {"row_no": n, "source_id": a.source_id, "entry_key": a.entry_key, "guid": a.guid, "url": a.url,
+             "title": a.title, "title_key": title_key(a.title), "published_at": a.published_at}
+            for n, a in enumerate(anns)
+        ],
+        schema=_STAGE_SCHEMA,
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("stage", stage)
+        matches = con.execute(
+            statement("resolve_identity"),
+            {"title_window_s": TITLE_WINDOW_DAYS * 86400, "title_min_len": TITLE_MIN_LEN},
+        ).fetchall()
+        con.unregister("stage")
+
+        new_items, new_links, edits, seen = [], [], [], []
+        # Items created earlier in this same batch, by the same identity rules.
+        batch_guid: dict[str, tuple[str, str]] = {}  # guid -> (source_id, item_id)
+        batch_url_title: dict[tuple[str, str], str] = {}
+        batch_title: dict[str, tuple[str, str, datetime]] = {}
+        edited_ids = []
+        for row_no, by_key, key_version, by_guid, by_url_title, by_title in matches:
+            a = anns[row_no]
+            if by_key is not None:
+                if key_version != version_of(a):
+                    edits.append((a, by_key))
+                    edited_ids.append(by_key)
+                else:
+                    seen.append({"source_id": a.source_id, "entry_key": a.entry_key, "seen_at": seen_at})
+                continue
+            tkey = title_key(a.title)
+            item_id = by_guid or by_url_title or by_title
+            if item_id is None and a.guid and a.guid in batch_guid and batch_guid[a.guid][0] != a.source_id:
+                item_id = batch_guid[a.guid][1]
+            if item_id is None and a.url:
+                item_id = batch_url_title.get((a.url, a.title))
+            if item_id is None and len(tkey) >= TITLE_MIN_LEN and tkey in batch_title:
+                other_source, other_id, other_published = batch_title[tkey]
+                if other_source != a.source_id and abs((other_published - a.published_at).total_seconds()) <= TITLE_WINDOW_DAYS * 86400:
+                    item_id = other_id
+            if item_id is None:
+                item_id = new_item_id(a)
+                new_items.append(_row(a, item_id, seen_at))
+                stats.new[a.source_id] += 1
+                if a.guid:
+                    batch_guid.setdefault(a.guid, (a.source_id, item_id))
+                if a.url:
+                    batch_url_title.setdefault((a.url, a.title), item_id)
+                batch_title.setdefault(tkey, (a.source_id, item_id, a.published_at))
+            else:
+                stats.linked += 1
+            new_links.append(_row(a, item_id, seen_at))
+
+        if new_items:
+            con.register("new_items", pa.Table.from_pylist(new_items, schema=_ITEM_SCHEMA))
+            con.execute(statement("insert_items"))
+            con.unregister("new_items")
+        if new_links:
+            con.register("new_links", pa.Table.from_pylist(new_links, schema=_ITEM_SCHEMA))
+            con.execute(statement("insert_item_sources"))
+            con.unregister("new_links")
+        if edits:
+            old = _current_values(con, edited_ids)
+            rows = [_row(a, item_id, seen_at, _changed_fields(old[item_id], a)) for a, item_id in edits]
+            # One edit per item per batch (two sources editing one item at once: the last wins).
+            rows = list({r["item_id"]: r for r in rows}.values())
+            con.register("edits", pa.Table.from_pylist(rows, schema=_ITEM_SCHEMA))
+            for sql in statements("apply_edits"):
+                con.execute(sql)
+            con.unregister("edits")
+            stats.edited = len(rows)
+        if seen:
+            con.register("seen", pa.Table.from_pylist(seen))
+            con.execute(statement("touch_seen"))
+            con.unregister("seen")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return stats
+
+
+def _current_values(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, tuple]:
+    rows = con.execute(
+        "SELECT id, title, summary, url, deadline, published_at FROM items WHERE id IN (SELECT unnest(?))", [ids]
+    ).fetchall()
+    return {r[0]: tuple(r[1:]) for r in rows}

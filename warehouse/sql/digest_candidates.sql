@@ -1,0 +1,30 @@
+-- Candidates for a digest window [$start, $end): items first seen in it, items whose deadline
+-- changed in it, and open calls whose deadline falls within 30 days after it (reminders).
+-- reports.digest.select_items decides what is shown.
+WITH changed AS (
+    SELECT item_id, arg_min(old_deadline, changed_at) AS previous_deadline
+    FROM item_revisions
+    WHERE old_deadline IS DISTINCT FROM new_deadline
+      AND changed_at >= $start AND changed_at < $end
+    GROUP BY item_id
+), carried AS (
+    SELECT item_id, list(DISTINCT source_id ORDER BY source_id) AS source_ids
+    FROM item_sources
+    GROUP BY item_id
+)
+SELECT i.id, i.title, i.url, coalesce(i.summary, '') AS summary, i.organisation,
+       coalesce(c.source_ids, [i.source_id]) AS source_ids,
+       i.published_at, i.first_seen_at, coalesce(i.category, 'other') AS category,
+       i.deadline, coalesce(i.deadline_kind, 'none') AS deadline_kind, coalesce(i.status, 'unknown') AS status,
+       i.japan_relevant, i.japan_reason, i.published_estimated, i.opening_date,
+       ch.item_id IS NOT NULL AS deadline_changed, ch.previous_deadline, coalesce(i.language, 'en') AS language
+FROM items i
+LEFT JOIN changed ch ON ch.item_id = i.id
+LEFT JOIN carried c ON c.item_id = i.id
+WHERE (i.first_seen_at >= $start AND i.first_seen_at < $end)
+   OR ch.item_id IS NOT NULL
+   OR (i.deadline_kind = 'date'
+       AND i.deadline >= CAST(timezone('Asia/Tokyo', $end) AS DATE)
+       AND i.deadline <= CAST(timezone('Asia/Tokyo', $end) AS DATE) + INTERVAL 30 DAY
+       AND i.first_seen_at < $end)
+ORDER BY i.published_at DESC;

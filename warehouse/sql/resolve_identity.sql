@@ -1,0 +1,35 @@
+-- For each staged announcement: the existing item it already is, by each identity rule.
+-- The loader applies the rules in this order: same entry of the same source; the same guid seen
+-- in another source; the same canonical URL and title; the same normalized title from another
+-- source published within a few days (a re-post with new guid and link).
+WITH by_guid AS (
+    SELECT s.row_no, min(x.item_id) AS item_id
+    FROM stage s JOIN item_sources x ON x.guid = s.guid AND x.source_id <> s.source_id
+    WHERE s.guid IS NOT NULL
+    GROUP BY s.row_no
+), by_url_title AS (
+    SELECT s.row_no, min(i.id) AS item_id
+    FROM stage s JOIN items i ON i.url = s.url AND i.title = s.title
+    WHERE s.url IS NOT NULL
+    GROUP BY s.row_no
+), by_title AS (
+    SELECT s.row_no, min(i.id) AS item_id
+    FROM stage s JOIN items i
+      ON i.title_key = s.title_key
+     AND i.source_id <> s.source_id
+     AND abs(epoch(i.published_at) - epoch(s.published_at)) <= $title_window_s
+    WHERE length(s.title_key) >= $title_min_len
+    GROUP BY s.row_no
+)
+SELECT s.row_no,
+       k.item_id        AS by_key,
+       k.content_hash   AS key_version,
+       g.item_id        AS by_guid,
+       u.item_id        AS by_url_title,
+       t.item_id        AS by_title
+FROM stage s
+LEFT JOIN item_sources k ON k.source_id = s.source_id AND k.entry_key = s.entry_key
+LEFT JOIN by_guid g      ON g.row_no = s.row_no
+LEFT JOIN by_url_title u ON u.row_no = s.row_no
+LEFT JOIN by_title t     ON t.row_no = s.row_no
+ORDER BY s.row_no;
