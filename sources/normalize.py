@@ -1,0 +1,294 @@
+"""Parsed entries -> Announcements: canonical links, plain text, UTC dates and a stable identity.
+
+Everything here treats its input as hostile: markup is reduced to text (never passed through),
+only http(s) links survive, control characters are dropped and lengths are capped.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
+
+import lxml.html
+from lxml import etree
+
+from sources.models import Announcement, Entry, ParseResult, Source
+
+TITLE_MAX_CHARS = 300
+SUMMARY_MAX_CHARS = 600
+UNTITLED = "(untitled)"
+# Dates further ahead than this are typos or placeholders, not announcements from the future.
+FUTURE_TOLERANCE = timedelta(days=2)
+# Before this, a date is an epoch-zero placeholder (1970-01-01) rather than a real publication.
+EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=timezone.utc)
+
+# ---------------------------------------------------------------------------------------------
+# URLs
+
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "twclid",
+    "mc_cid", "mc_eid", "_hsenc", "_hsmi", "hsctatracking", "ref", "ref_src", "xtor",
+    "at_medium", "at_campaign", "at_source", "at_content", "at_term", "at_platform",
+    "_ga", "_gl", "oly_enc_id", "oly_anon_id", "vero_id", "wt.mc_id", "mkt_tok",
+})
+TRACKING_PREFIXES = ("utm_",)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
+# Browsers drop ASCII tab/newline anywhere in a URL and C0 controls/space at its ends; so do we,
+# so that "java\tscript:" is recognised for what it is.
+_URL_JUNK = re.compile(r"[\x00-\x1f\x7f]")
+# A scheme-less absolute link: "www.esa.int/x" or "esa.int/x" (a host followed by a path).
+_HOST_LIKE = re.compile(r"^(?:www\d*\.[^/?#\s]+|(?:[a-z0-9\-]+\.)+[a-z]{2,24}(?::\d+)?(?=/))", re.IGNORECASE)
+# ... but "index.html/x" or "page.php/x" is a relative path, not a host.
+_FILE_SUFFIXES = frozenset({"html", "htm", "xhtml", "php", "asp", "aspx", "jsp", "cgi", "pl", "shtml",
+                            "xml", "rss", "atom", "json", "txt", "pdf", "cfm", "do", "action"})
+# Characters left as they are when percent-encoding a path or query (existing escapes stay).
+_SAFE_PATH = "/%:@!$&'()*+,;=-._~"
+_SAFE_QUERY = _SAFE_PATH + "?"
+
+
+def canonical_url(url: str | None, base: str | None = None) -> str | None:
+    """An absolute http(s) URL in canonical form, or None when the link is unusable or unsafe.
+
+    Relative links are resolved against `base`; "www.host/x" and "//host/x" become https; scheme
+    and host are lower-cased, default ports, fragments and tracking parameters dropped; other
+    query parameters keep their order and encoding.
+    """
+    if not url:
+        return None
+    url = _URL_JUNK.sub("", url).strip()
+    if not url:
+        return None
+    url = _repair_scheme(url)
+    scheme = _SCHEME.match(url)
+    if not scheme:
+        absolute_base = canonical_url(base) if base else None
+        if not absolute_base:
+            return None
+        url = urljoin(absolute_base, url)
+    elif scheme.group(1).lower() not in DEFAULT_PORTS:
+        return None  # javascript:, data:, vbscript:, mailto:, ftp:, ...
+    return _canonical_absolute(url)
+
+
+def _repair_scheme(url: str) -> str:
+    if url.startswith("//"):
+        return "https:" + url
+    if _SCHEME.match(url) and not url.lower().startswith("www."):
+        return url
+    host = _HOST_LIKE.match(url)
+    if host and host.group(0).rsplit(".", 1)[-1].split(":")[0].lower() not in _FILE_SUFFIXES:
+        return "https://" + url
+    return url
+
+
+def _canonical_absolute(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    if any(c.isspace() for c in host):
+        return None
+    netloc = host
+    if ":" in host:  # IPv6 literal
+        netloc = f"[{host}]"
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+    if userinfo:
+        netloc = f"{userinfo}@{netloc}"
+    path = quote(parts.path or "/", safe=_SAFE_PATH)
+    query = _strip_tracking(parts.query)
+    return urlunsplit((scheme, netloc, path, quote(query, safe=_SAFE_QUERY), ""))
+
+
+def _strip_tracking(query: str) -> str:
+    kept = []
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name = unquote_plus(pair.split("=", 1)[0]).strip().lower()
+        if name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES):
+            continue
+        kept.append(pair)
+    return "&".join(kept)
+
+
+# ---------------------------------------------------------------------------------------------
+# Text
+
+# Elements whose content is never text a reader should see.
+_SKIPPED_ELEMENTS = ("script", "style", "noscript", "template", "head", "iframe", "object", "svg", "math")
+# Elements that separate words when rendered; their boundaries become spaces.
+_BREAKING_ELEMENTS = (
+    "br", "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "tr", "td", "th", "table", "h1", "h2", "h3",
+    "h4", "h5", "h6", "blockquote", "pre", "hr", "section", "article", "header", "footer", "figure",
+    "figcaption", "img", "address", "aside", "nav", "main", "details", "summary", "option",
+)
+# C0/C1 controls (whitespace among them is collapsed separately), lone surrogates, bidi overrides
+# (used to disguise text), zero-width and BOM characters.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, recover=True)
+
+
+def clean_text(html_or_text: str | None, *, max_chars: int | None = None) -> str:
+    """Readable plain text: markup stripped (script/style dropped), entities decoded, control
+    characters removed, whitespace collapsed; with `max_chars`, cut at a word boundary with "…"."""
+    if not html_or_text:
+        return ""
+    text = _INVISIBLE.sub("", html_or_text)
+    if "<" in text or "&" in text:
+        text = _html_to_text(text)
+        text = _INVISIBLE.sub("", text)  # entities may have decoded to controls (&#1; ...)
+    text = " ".join(text.split())
+    if max_chars is not None and len(text) > max_chars:
+        text = truncate(text, max_chars)
+    return text
+
+
+def _html_to_text(markup: str) -> str:
+    try:
+        root = lxml.html.fragment_fromstring(markup, create_parent="div", parser=_HTML_PARSER)
+    except (etree.ParserError, ValueError):
+        return markup
+    for element in list(root.iter(*_SKIPPED_ELEMENTS)):
+        element.drop_tree()
+    for element in root.iter(*_BREAKING_ELEMENTS):
+        element.tail = " " + (element.tail or "")
+        if element.text:
+            element.text = " " + element.text
+    return root.text_content()
+
+
+def truncate(text: str, max_chars: int) -> str:
+    """At most `max_chars` characters, cut at the last word boundary when there is one nearby."""
+    if len(text) <= max_chars:
+        return text
+    if max_chars <= 1:
+        return "…"[:max_chars]
+    cut = text[: max_chars - 1]
+    space = cut.rfind(" ")
+    # Cut inside a word: back up to the last space, unless that loses too much
+    # (text without spaces, such as Japanese, is cut hard).
+    if not text[max_chars - 1].isspace() and space >= max_chars // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def title_key(title: str) -> str:
+    """A title folded for duplicate detection: NFKC, case-folded, punctuation dropped, spaces collapsed."""
+    folded = unicodedata.normalize("NFKC", title or "").casefold()
+    without_punct = "".join(" " if unicodedata.category(c).startswith("P") else c for c in folded)
+    return " ".join(without_punct.split())
+
+
+# ---------------------------------------------------------------------------------------------
+# Announcements
+
+
+def normalize(
+    result: ParseResult, source: Source, *, fetched_at: datetime, base_url: str | None = None
+) -> list[Announcement]:
+    """One Announcement per distinct entry; identity never depends on the entry's position."""
+    base = canonical_url(result.feed_link, base_url) if result.feed_link else None
+    base = base or canonical_url(base_url)
+    fetched_at = _utc(fetched_at)
+
+    drafts = [_draft(entry, base) for entry in result.entries]
+    drafts = [d for d in drafts if d is not None]
+    variants_per_guid: dict[str, set] = {}
+    for d in drafts:
+        if d.guid:
+            variants_per_guid.setdefault(d.guid, set()).add((d.url, d.title))
+    guidless_links = Counter(d.url for d in drafts if not d.guid and d.url)
+
+    chosen: dict[tuple, _Draft] = {}  # insertion order = document order
+    for d in drafts:
+        if d.guid:
+            reused = len(variants_per_guid[d.guid]) > 1
+            parts = ("guid", d.guid, d.url or "", d.title) if reused else ("guid", d.guid)
+        elif d.url:
+            shared = guidless_links[d.url] > 1
+            parts = ("link", d.url, d.title) if shared else ("link", d.url)
+        else:
+            day = d.stated_date.date().isoformat() if d.stated_date else ""
+            parts = ("title", d.title, day)
+        d.entry_key = _digest(source.id, *parts)
+        # The same entry listed twice in one document is one announcement; keep the newest
+        # date so the choice does not depend on the order of the list.
+        same = (d.entry_key, d.title, d.url)
+        kept = chosen.get(same)
+        if kept is None or _newer(d.stated_date, kept.stated_date):
+            chosen[same] = d
+
+    announcements = []
+    for d in chosen.values():
+        published_at, estimated = _publication_time(d.stated_date, fetched_at)
+        announcements.append(Announcement(
+            source_id=source.id,
+            organisation=source.organisation,
+            entry_key=d.entry_key,
+            title=d.title,
+            url=d.url,
+            guid=d.guid,
+            summary=d.summary,
+            published_at=published_at,
+            published_estimated=estimated,
+            language=source.language,
+            # The estimated date (fetch time) changes on every fetch; it is not an edit.
+            content_hash=_digest(d.title, d.summary, d.url or "", "" if estimated else published_at.isoformat()),
+            deadline=d.entry.deadline,
+            deadline_kind="date" if d.entry.deadline else "none",
+            opening_date=d.entry.opening_date,
+        ))
+    return announcements
+
+
+class _Draft:
+    __slots__ = ("entry", "guid", "url", "title", "summary", "stated_date", "entry_key")
+
+    def __init__(self, entry, guid, url, title, summary, stated_date):
+        self.entry, self.guid, self.url, self.title = entry, guid, url, title
+        self.summary, self.stated_date = summary, stated_date
+        self.entry_key = ""
+
+
+def _newer(candidate: datetime | None, kept: datetime | None) -> bool:
+    return candidate is not None and (kept is None or candidate > kept)
+
+
+def _draft(entry: Entry, base: str | None) -> _Draft | None:
+    guid = _URL_JUNK.sub("", entry.guid or "").strip() or None
+    url = canonical_url(entry.link, base)
+    summary = clean_text(entry.summary, max_chars=SUMMARY_MAX_CHARS)
+    title = clean_text(entry.title, max_chars=TITLE_MAX_CHARS)
+    if not title and not (summary or url or guid):
+        return None  # nothing to show and nothing to identify it by
+    title = title or truncate(summary, 80) or url or UNTITLED
+    stated = entry.published or entry.updated
+    return _Draft(entry, guid, url, title, summary, _utc(stated) if stated else None)
+
+
+def _publication_time(stated: datetime | None, fetched_at: datetime) -> tuple[datetime, bool]:
+    if stated is None or stated < EARLIEST_PLAUSIBLE or stated > fetched_at + FUTURE_TOLERANCE:
+        return fetched_at, True
+    return stated, False
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
