@@ -175,3 +175,15 @@ def test_charset_declared_wrong_still_parses():
     result = parse_feed(body, url="https://agency.example/rss", content_type="application/rss+xml; charset=utf-8")
     assert len(result.entries) == 1
     assert result.warnings  # the override is reported, not hidden
+
+
+def test_entity_expansion_bomb_is_not_expanded():
+    levels = "".join(
+        f'<!ENTITY l{n} "{("&l%d;" % (n - 1)) * 10}">' for n in range(1, 9)
+    )
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY l0 "lol">{levels}]>'
+        '<rss version="2.0"><channel><title>t</title><item><title>&l8;</title><guid>x</guid></item></channel></rss>'
+    ).encode()
+    result = parse_feed(body, url="https://x.example/feed")
+    assert all(len(e.title or "") < 1000 for e in result.entries)
