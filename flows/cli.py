@@ -95,7 +95,7 @@ def print_health(settings: Settings) -> None:
             "SELECT source_id, state, consecutive_failures, last_error FROM source_health "
             "WHERE state NOT IN ('ok') ORDER BY state, source_id"
         ).fetchall()
-        total = con.execute("SELECT count(*) FROM source_health").fetchone()[0]
+        total = con.execute("SELECT count(*) FROM source_health").fetchall()[0][0]
     print(f"health: {total - len(rows)} of {total} sources ok" + (", needing attention:" if rows else ""))
     for sid, state, failures, error in rows:
         detail = f" ({failures} consecutive failures: {error})" if failures else ""

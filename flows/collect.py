@@ -127,9 +127,9 @@ def collect_flow(only: list[str] | None = None, due_only: bool = False) -> Colle
             fetch_rows.append(health.fetch_row(report.run_id, r.fetched, status=status, error=r.error,
                                                items_found=found, items_new=new,
                                                capture=r.fetched.capture))
-            for extra in r.extra_fetches:
+            for role, extra in r.extra_fetches:
                 fetch_rows.append(health.fetch_row(report.run_id, extra, status=extra.status, error=extra.error,
-                                                   items_found=0, items_new=0, capture=extra.capture))
+                                                   items_found=0, items_new=0, capture=extra.capture, role=role))
             outcomes.append(health.outcome(r.fetched, error=r.error, items_new=new,
                                            failures_before=states[r.source.id].consecutive_failures))
             report.lines.append(SourceLine(r.source.id, r.fetched.url, status, found, new, r.error))

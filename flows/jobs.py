@@ -190,5 +190,5 @@ def digest_of_this_week(settings: Settings, now: datetime) -> str | None:
         row = con.execute(
             "SELECT label FROM digests WHERE created_at >= ? AND created_at < ? ORDER BY created_at DESC LIMIT 1",
             [this_week.start, this_week.end],
-        ).fetchone()
-    return row[0] if row else None
+        ).fetchall()
+    return row[0][0] if row else None

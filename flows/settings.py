@@ -66,9 +66,15 @@ def quiet_prefect(home: Path) -> None:
 
     Must run before prefect is imported (it reads its settings at import).
     """
+    if "PREFECT_HOME" not in os.environ:
+        try:
+            (home / "prefect").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SystemExit(f"spacedigest: cannot create {home / 'prefect'}: {exc.strerror}") from None
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Our own one-line summaries report failures; Prefect must not print tracebacks to the user.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_CLI_COLORS", "false")

@@ -20,7 +20,7 @@ class SourceResult:
     fetched: Fetched  # the main request (its body is dropped once interpreted)
     announcements: list[Announcement] = field(default_factory=list)
     error: str | None = None  # fetch or parse error, one line, reason only
-    extra_fetches: list[Fetched] = field(default_factory=list)  # pages 2.., detail pages (logged too)
+    extra_fetches: list[tuple[str, Fetched]] = field(default_factory=list)  # ("page"|"detail", fetch), logged too
     bodies: list[tuple[Fetched, bytes]] = field(default_factory=list)  # raw bodies to capture
 
     @property
@@ -153,7 +153,7 @@ def _more_pages(source, fetched, body, result, **http) -> list[ParseResult]:
         if not next_url:
             return pages
         current = retrieve.fetch(source.id, next_url, None, **http)
-        result.extra_fetches.append(current)
+        result.extra_fetches.append(("page", current))
         if current.status != "ok" or not current.body:
             return pages
         current_body = current.body
@@ -176,8 +176,9 @@ def _details(source, pages, result, *, robots=None, **http) -> dict[str, Entry]:
         if robots is not None and not robots.allowed(link)[0]:
             continue
         fetched = retrieve.fetch(source.id, link, None, **http)
-        result.extra_fetches.append(fetched)
+        result.extra_fetches.append(("detail", fetched))
         if fetched.status == "ok" and fetched.body:
+            result.bodies.append((fetched, fetched.body))
             try:
                 details[link] = parse_detail(fetched.body, url=fetched.final_url or link, source=source)
             except SourceError:

@@ -120,7 +120,7 @@ def source_states(con: duckdb.DuckDBPyConnection) -> dict[str, SourceState]:
 
 _FETCH_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("source_id", pa.string()), ("url", pa.string()), ("final_url", pa.string()),
-    ("started_at", pa.timestamp("us", tz="UTC")), ("status", pa.string()), ("http_status", pa.int32()),
+    ("role", pa.string()), ("started_at", pa.timestamp("us", tz="UTC")), ("status", pa.string()), ("http_status", pa.int32()),
     ("etag", pa.string()), ("last_modified", pa.string()), ("content_type", pa.string()), ("bytes", pa.int64()),
     ("items_found", pa.int32()), ("items_new", pa.int32()), ("error", pa.string()), ("duration_ms", pa.float64()),
     ("attempts", pa.int32()), ("capture", pa.string()),
@@ -135,9 +135,10 @@ _OUTCOME_SCHEMA = pa.schema([
 
 
 def fetch_row(run_id: str, fetched: Fetched, *, status: str, error: str | None, items_found: int,
-              items_new: int, capture: str | None) -> dict:
+              items_new: int, capture: str | None, role: str = "listing") -> dict:
     return {
         "run_id": run_id, "source_id": fetched.source_id, "url": fetched.url, "final_url": fetched.final_url,
+        "role": role,
         "started_at": fetched.fetched_at, "status": status, "http_status": fetched.http_status,
         "etag": fetched.etag, "last_modified": fetched.last_modified, "content_type": fetched.content_type,
         "bytes": fetched.bytes, "items_found": items_found, "items_new": items_new, "error": error,

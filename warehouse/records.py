@@ -38,8 +38,8 @@ def digest_candidates(con: duckdb.DuckDBPyConnection, start: datetime, end: date
 def previous_cutoff(con: duckdb.DuckDBPyConnection, before: datetime | None = None) -> datetime | None:
     """The end of the latest digest's window (the next digest starts there)."""
     if before is None:
-        return con.execute("SELECT max(window_end) FROM digests").fetchone()[0]
-    return con.execute("SELECT max(window_end) FROM digests WHERE window_end <= ?", [before]).fetchone()[0]
+        return con.execute("SELECT max(window_end) FROM digests").fetchall()[0][0]
+    return con.execute("SELECT max(window_end) FROM digests WHERE window_end <= ?", [before]).fetchall()[0][0]
 
 
 def record_digest(con: duckdb.DuckDBPyConnection, *, label: str, start: datetime, end: datetime,
@@ -52,19 +52,19 @@ def record_digest(con: duckdb.DuckDBPyConnection, *, label: str, start: datetime
         "created_at = excluded.created_at, item_count = excluded.item_count, paths = excluded.paths "
         "RETURNING id",
         [label, start, end, created_at, item_count, json.dumps(paths, ensure_ascii=False)],
-    ).fetchone()
-    return row[0]
+    ).fetchall()
+    return row[0][0]
 
 
 def find_digest(con: duckdb.DuckDBPyConnection, label: str | None = None) -> dict[str, Any] | None:
     """A digest by label, else the latest one."""
     sql = "SELECT id, label, window_start, window_end, created_at, item_count, paths FROM digests "
     cur = con.execute(sql + "WHERE label = ?", [label]) if label else con.execute(sql + "ORDER BY window_end DESC, id DESC LIMIT 1")
-    row = cur.fetchone()
-    if row is None:
+    rows = cur.fetchall()
+    if not rows:
         return None
     names = [d[0] for d in cur.description]
-    digest = dict(zip(names, row))
+    digest = dict(zip(names, rows[0]))
     digest["paths"] = json.loads(digest["paths"] or "{}")
     return digest
 
@@ -85,8 +85,9 @@ _SUBSCRIBER_COLUMNS = "id, email, name, language, organisations, categories, tok
 
 def add_subscriber(con: duckdb.DuckDBPyConnection, sub, *, now: datetime) -> tuple[int, bool]:
     """Insert a subscriber, or update (and re-activate) the one with that address. (id, created)."""
-    existing = con.execute("SELECT id FROM subscribers WHERE email = ?", [sub.email]).fetchone()
+    existing = con.execute("SELECT id FROM subscribers WHERE email = ?", [sub.email]).fetchall()
     if existing:
+        existing = existing[0]
         con.execute(
             "UPDATE subscribers SET name = ?, language = ?, organisations = ?, categories = ?, active = TRUE, "
             "unsubscribed_at = NULL WHERE id = ?",
@@ -97,8 +98,8 @@ def add_subscriber(con: duckdb.DuckDBPyConnection, sub, *, now: datetime) -> tup
         "INSERT INTO subscribers (email, name, language, organisations, categories, token, active, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, TRUE, ?) RETURNING id",
         [sub.email, sub.name, sub.language, list(sub.organisations), list(sub.categories), sub.token, now],
-    ).fetchone()
-    return row[0], True
+    ).fetchall()
+    return row[0][0], True
 
 
 def remove_subscriber(con: duckdb.DuckDBPyConnection, email: str, *, now: datetime) -> bool:
@@ -106,8 +107,8 @@ def remove_subscriber(con: duckdb.DuckDBPyConnection, email: str, *, now: dateti
     row = con.execute(
         "UPDATE subscribers SET active = FALSE, unsubscribed_at = ? WHERE email = ? AND active RETURNING id",
         [now, email],
-    ).fetchone()
-    return row is not None
+    ).fetchall()
+    return bool(row)
 
 
 def list_subscribers(con: duckdb.DuckDBPyConnection, *, active_only: bool = True) -> list[dict[str, Any]]:

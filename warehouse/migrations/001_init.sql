@@ -32,6 +32,7 @@ CREATE TABLE fetches (
     source_id      VARCHAR NOT NULL,
     url            VARCHAR NOT NULL,
     final_url      VARCHAR,
+    role           VARCHAR NOT NULL DEFAULT 'listing', -- listing | page (2, 3 ...) | detail
     started_at     TIMESTAMPTZ NOT NULL,
     status         VARCHAR NOT NULL,                 -- ok | not_modified | error | skipped
     http_status    INTEGER,
