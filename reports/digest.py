@@ -1,0 +1,267 @@
+"""Which announcements go into a digest, and in which sections.
+
+Pure functions: the caller (a flow) queries the warehouse and hands plain `DigestItem`
+records in; nothing here touches a database, the network or the clock.
+
+Selection rules (kept simple on purpose, see `select_items`):
+
+* an item is news once: it is picked in the window in which it was first seen;
+* backlog is not news: an item first seen in the window but published more than
+  `backlog_days` before the window start is left out, unless it is a call that is still
+  open (a newly added source often lists calls published weeks ago that one can still apply to);
+* a call whose deadline changed is news again: the caller sets `deadline_changed` when
+  `item_revisions` recorded a deadline change inside the window, and the item is picked
+  even though it was first seen earlier;
+* nothing else is repeated: an open call first seen in an earlier window does not come back
+  every week (the calendar feed is where standing deadlines live).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+UTC = timezone.utc
+
+LANGUAGES = ("ja", "en")
+
+# Fallback until sources.classify provides CATEGORY_LABELS (same shape: {"ja": {...}, "en": {...}}).
+_FALLBACK_CATEGORY_LABELS: dict[str, dict[str, str]] = {
+    "ja": {
+        "funding": "資金提供・公募",
+        "tender": "入札（ITT）",
+        "incubation": "インキュベーション・アクセラレーター",
+        "partnership": "パートナーシップ・協定",
+        "event": "イベント",
+        "programme": "プログラム",
+        "other": "その他",
+    },
+    "en": {
+        "funding": "Funding call",
+        "tender": "Tender (ITT)",
+        "incubation": "Incubation / accelerator",
+        "partnership": "Partnership / agreement",
+        "event": "Event",
+        "programme": "Programme news",
+        "other": "Other",
+    },
+}
+try:  # the classifier owns the labels; keep working while it is not there yet
+    from sources.classify import CATEGORY_LABELS as _CLASSIFY_LABELS  # type: ignore[attr-defined]
+except ImportError:
+    _CLASSIFY_LABELS = {}
+
+CATEGORY_LABELS: dict[str, dict[str, str]] = {
+    lang: {**_FALLBACK_CATEGORY_LABELS[lang], **dict(_CLASSIFY_LABELS.get(lang, {}))} for lang in LANGUAGES
+}
+
+
+def category_label(category: str, lang: str) -> str:
+    labels = CATEGORY_LABELS.get(lang, CATEGORY_LABELS["en"])
+    return labels.get(category, labels["other"])
+
+
+# Sections in reading order; a category not listed here lands in "other".
+SECTION_ORDER = ("closing_soon", "new_calls", "events", "partnership", "other")
+SECTION_TITLES = {
+    "ja": {
+        "closing_soon": "締切が近い公募",
+        "new_calls": "新着の公募・プログラム",
+        "events": "イベント",
+        "partnership": "パートナーシップ",
+        "other": "その他のニュース",
+    },
+    "en": {
+        "closing_soon": "Calls closing soon",
+        "new_calls": "New funding calls and programmes",
+        "events": "Events",
+        "partnership": "Partnership news",
+        "other": "Other news",
+    },
+}
+SECTION_OF_CATEGORY = {
+    "funding": "new_calls",
+    "tender": "new_calls",
+    "incubation": "new_calls",
+    "programme": "new_calls",
+    "event": "events",
+    "partnership": "partnership",
+    "other": "other",
+}
+CLOSING_SOON_DAYS = 30
+
+
+@dataclass
+class DigestItem:
+    id: str
+    title: str
+    url: str | None
+    summary: str
+    organisation: str
+    source_ids: list[str]
+    published_at: datetime  # aware
+    first_seen_at: datetime  # aware
+    category: str
+    deadline: date | None
+    deadline_kind: str  # date | rolling | none
+    status: str  # open | forthcoming | closed | unknown
+    japan_relevant: bool
+    japan_reason: str | None
+    published_estimated: bool = False
+    opening_date: date | None = None
+    # True when item_revisions recorded a deadline change inside the digest window (caller decides).
+    deadline_changed: bool = False
+    previous_deadline: date | None = None
+    language: str = "en"
+    # The day an event takes place, when known (the classifier does not extract it yet).
+    event_date: date | None = None
+
+
+@dataclass
+class Window:
+    start: datetime  # aware UTC, inclusive
+    end: datetime  # aware UTC, exclusive
+    label: str  # filename-safe: "2024-W47" or "2024-11-18_0800"
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    items: list[DigestItem]
+
+
+@dataclass
+class Digest:
+    window: Window
+    lang: str
+    sections: list[Section]
+    generated_at: datetime
+    item_count: int
+    # Filled by build_digest so renderers need no clock: the JST day "days left" counts from.
+    today: date | None = field(default=None)
+
+
+def _aware(moment: datetime) -> datetime:
+    """Treat a naive datetime as UTC (DuckDB TIMESTAMPTZ values always come back aware)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+_ISO_WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
+
+
+def week_window(iso_week: str) -> Window:
+    """ISO week "YYYY-Www": Monday 00:00 to the next Monday 00:00, Asia/Tokyo."""
+    match = _ISO_WEEK.match(iso_week or "")
+    if not match:
+        raise ValueError(f"invalid week {iso_week!r}: expected YYYY-Www, for example 2024-W47")
+    year, week = int(match.group(1)), int(match.group(2))
+    try:
+        monday = date.fromisocalendar(year, week, 1)
+    except ValueError:
+        weeks = date(year, 12, 28).isocalendar().week  # 28 December is always in the last ISO week
+        raise ValueError(f"invalid week {iso_week!r}: {year} has ISO weeks 01 to {weeks}") from None
+    start = datetime.combine(monday, time(0), TOKYO)
+    end = datetime.combine(monday + timedelta(days=7), time(0), TOKYO)
+    return Window(start.astimezone(UTC), end.astimezone(UTC), f"{year}-W{week:02d}")
+
+
+def window_since(previous_cutoff: datetime | None, now: datetime) -> Window:
+    """From the previous digest's cutoff (first digest: the last 7 days) up to now.
+
+    The label is the cutoff in JST to the minute, so a late or repeated run gets its own files.
+    """
+    end = _aware(now).astimezone(UTC)
+    start = _aware(previous_cutoff).astimezone(UTC) if previous_cutoff is not None else end - timedelta(days=7)
+    if start > end:
+        raise ValueError(f"previous digest cutoff {start.isoformat()} is later than now ({end.isoformat()})")
+    return Window(start, end, end.astimezone(TOKYO).strftime("%Y-%m-%d_%H%M"))
+
+
+def jst_date(moment: datetime) -> date:
+    return _aware(moment).astimezone(TOKYO).date()
+
+
+def _still_open(item: DigestItem, today: date) -> bool:
+    if item.status != "open":
+        return False
+    return item.deadline_kind == "rolling" or item.deadline is None or item.deadline >= today
+
+
+def select_items(
+    items: list[DigestItem],
+    window: Window,
+    *,
+    backlog_days: int = 30,
+    organisations: list[str] | None = None,
+    categories: list[str] | None = None,
+    today: date | None = None,
+) -> list[DigestItem]:
+    """The items that are news in `window` (rules in the module docstring), filtered.
+
+    `organisations` match case-insensitively, `categories` by key; empty or None means all.
+    `today` (JST) decides whether a call is still open; default: the window end's JST date.
+    """
+    today = today or jst_date(window.end)
+    oldest = window.start - timedelta(days=backlog_days)
+    wanted_orgs = {o.strip().casefold() for o in organisations or [] if o.strip()}
+    wanted_cats = {c.strip() for c in categories or [] if c.strip()}
+    picked: list[DigestItem] = []
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            continue
+        if wanted_orgs and item.organisation.casefold() not in wanted_orgs:
+            continue
+        if wanted_cats and item.category not in wanted_cats:
+            continue
+        first_seen = _aware(item.first_seen_at)
+        new_in_window = window.start <= first_seen < window.end
+        recent = _aware(item.published_at) >= oldest
+        if item.deadline_changed or (new_in_window and (recent or _still_open(item, today))):
+            picked.append(item)
+            seen.add(item.id)
+    return picked
+
+
+def is_closing_soon(item: DigestItem, today: date) -> bool:
+    if item.status != "open" or item.deadline is None or item.deadline_kind == "rolling":
+        return False
+    return 0 <= (item.deadline - today).days <= CLOSING_SOON_DAYS
+
+
+def _newest_first(item: DigestItem) -> tuple:
+    return (-_aware(item.published_at).timestamp(), item.title, item.id)
+
+
+def build_digest(
+    items: list[DigestItem], window: Window, *, lang: str, generated_at: datetime, today: date | None = None
+) -> Digest:
+    """Group already selected items into sections (fixed order; empty sections left out).
+
+    An open call closing within 30 days of `today` (JST; default: generated_at's JST day) goes to
+    "closing soon" (soonest first) and nowhere else; the rest go by category, newest first.
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported digest language {lang!r}: expected one of {', '.join(LANGUAGES)}")
+    generated_at = _aware(generated_at)
+    today = today or jst_date(generated_at)
+    unique: list[DigestItem] = []
+    seen: set[str] = set()
+    for item in items:  # the same item twice in the input is shown once
+        if item.id not in seen:
+            seen.add(item.id)
+            unique.append(item)
+    buckets: dict[str, list[DigestItem]] = {key: [] for key in SECTION_ORDER}
+    for item in unique:
+        key = "closing_soon" if is_closing_soon(item, today) else SECTION_OF_CATEGORY.get(item.category, "other")
+        buckets[key].append(item)
+    buckets["closing_soon"].sort(key=lambda i: (i.deadline, _newest_first(i)))
+    for key in SECTION_ORDER[1:]:
+        buckets[key].sort(key=_newest_first)
+    sections = [
+        Section(key, SECTION_TITLES[lang][key], buckets[key]) for key in SECTION_ORDER if buckets[key]
+    ]
+    return Digest(window, lang, sections, generated_at, len(unique), today)
