@@ -5,6 +5,7 @@ Plain functions, so the CLI can call them without Prefect; `flows.weekly` wraps 
 from __future__ import annotations
 
 import json
+from urllib.parse import urljoin
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,44 +43,35 @@ def _digest_items(rows: list[dict]):
 
 def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[str, ...] = ("ja", "en"),
                  now: datetime | None = None) -> DigestReport:
-    """Select, render (md/html/txt per language), write the files and record the digest."""
+    """Select, render (md/html/txt per language), write the files and the archive, record the digest."""
     from reports import archive, digest as dg, render
 
     now = now or datetime.now(timezone.utc)
     with db.writer(settings.home) as con:
-        if week:
-            window = dg.week_window(week)
-        else:
-            window = dg.window_since(records.previous_cutoff(con), now)
+        window = dg.week_window(week) if week else dg.window_since(records.previous_cutoff(con), now)
         candidates = _digest_items(records.digest_candidates(con, window.start, window.end))
         items = dg.select_items(candidates, window)
         paths: dict[str, dict[str, str]] = {}
-        links = {"archive": "site/index.html", "calendar": "calendar.ics", "atom": "digests.atom"}
+        site_entries = []
         for lang in langs:
             digest = dg.build_digest(items, window, lang=lang, generated_at=now)
-            renders = {fmt: render.render(digest, fmt, links=links) for fmt in ("md", "html", "txt")}
+            renders = {fmt: render.render(digest, fmt, links=REPORT_LINKS) for fmt in ("md", "html", "txt")}
             written = render.write_reports(settings.reports_dir, digest, renders)
             paths[lang] = {fmt: str(p) for fmt, p in written.items()}
+            site_entries.append(archive.site_entry(digest))
         digest_id = records.record_digest(con, label=window.label, start=window.start, end=window.end,
                                           created_at=now, item_count=len(items), paths=paths)
-        history = records.all_digests(con)
-    _publish_archive(settings, history, items)
+    site = settings.reports_dir / "site"
+    archive.write_site(site, site_entries)
+    archive.write_site(site, [], feed=archive.atom_feed(archive.known_entries(site), site_url=settings.site_url),
+                       calendar_ics=archive.calendar(candidates))
+    paths["site"] = {"index": str(site / "index.html"), "calendar": str(site / archive.CALENDAR_FILE),
+                     "atom": str(site / archive.FEED_FILE)}
     return DigestReport(window.label, digest_id, len(items), paths, window.start, window.end)
 
 
-def _publish_archive(settings: Settings, history: list[dict], items) -> None:
-    """The static archive, Atom feed of digests and calendar of deadlines beside the reports."""
-    from reports import archive
-    from reports.render import write_atomic
-
-    entries = [
-        {"label": d["label"], "window_start": d["window_start"], "window_end": d["window_end"],
-         "created_at": d["created_at"], "item_count": d["item_count"], "paths": d["paths"]}
-        for d in history
-    ]
-    archive.write_site(settings.reports_dir / "site", entries)
-    write_atomic(settings.reports_dir / "digests.atom", archive.atom_feed(entries, site_url=settings.site_url))
-    write_atomic(settings.reports_dir / "calendar.ics", archive.calendar(items))
+# Links from a rendered report under $SPACEDIGEST_HOME/reports/ to the archive beside it.
+REPORT_LINKS = {"archive": "site/index.html", "calendar": "site/calendar.ics", "atom": "site/feed.atom"}
 
 
 def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool = False,
@@ -111,7 +103,8 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
                                 categories=sub.categories or None)
         digest = dg.build_digest(items, window, lang=sub.language, generated_at=now)
         unsubscribe = mail.unsubscribe_url(settings.unsubscribe_base, sub.token)
-        links = {"unsubscribe": unsubscribe, "archive": settings.site_url}
+        links = {"unsubscribe": unsubscribe, "archive": urljoin(settings.site_url, "index.html"),
+                 "calendar": urljoin(settings.site_url, "calendar.ics"), "atom": urljoin(settings.site_url, "feed.atom")}
         message = mail.build_message(
             subscriber=sub, subject=render.subject(digest), text=render.render(digest, "txt", links=links),
             html=render.render(digest, "html", links=links), sender=settings.sender,

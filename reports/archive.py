@@ -92,6 +92,11 @@ def _load_manifest(folder: Path) -> dict[tuple[str, str], dict]:
         raise OSError(f"cannot read archive list {path}: {exc}") from exc
 
 
+def known_entries(folder: Path) -> list[dict]:
+    """Every digest the archive lists, newest first."""
+    return _newest_first(list(_load_manifest(Path(folder)).values()))
+
+
 def write_site(folder: Path, entries: list[dict], *, feed: bytes | None = None,
                calendar_ics: bytes | None = None) -> Path:
     """Write the digest pages given (entries with html), merge them into the archive list and

@@ -88,14 +88,9 @@ def _entry_for(a: Announcement, entries: list[Entry], by_key: dict) -> Entry | N
 def _with_detail(entry: Entry, detail: Entry | None) -> Entry:
     if detail is None:
         return entry
-    return replace(
-        entry,
-        published=entry.published or detail.published,
-        deadline=entry.deadline or detail.deadline,
-        opening_date=entry.opening_date or detail.opening_date,
-        summary=entry.summary or detail.summary,
-        detail_text=" ".join(t for t in (entry.detail_text, detail.detail_text, detail.summary) if t) or None,
-    )
+    from sources.html import merge_detail
+
+    return merge_detail(entry, detail)
 
 
 def collect_source(source: Source, *, url: str | None = None, validators: Validators | None = None,
@@ -152,7 +147,10 @@ def _more_pages(source, fetched, body, result, **http) -> list[ParseResult]:
         next_url = next_page(current.final_url or current.url, current_body, current.headers, source, page)
         if not next_url:
             return pages
-        current = retrieve.fetch(source.id, next_url, None, **http)
+        from sources.jsonapi import request_for
+
+        method, page_url, data, headers = request_for(replace(source, url=next_url))
+        current = retrieve.fetch(source.id, page_url, None, method=method, data=data, headers=headers, **http)
         result.extra_fetches.append(("page", current))
         if current.status != "ok" or not current.body:
             return pages

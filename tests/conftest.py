@@ -25,3 +25,78 @@ def http_server():
 
     with FixtureServer() as server:
         yield server
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory):
+    """One real Prefect server for the whole test session (it takes 5-15 s to start).
+
+    Yields the API URL; tests pass it to the `spacedigest` processes they start.
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = _free_port()
+    env = dict(os.environ, PREFECT_HOME=str(home), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               PREFECT_SERVER_LOGGING_LEVEL="WARNING", PREFECT_UI_ENABLED="false")
+    env.pop("PREFECT_API_URL", None)
+    prefect = Path(sys.executable).with_name("prefect")
+    log = open(home / "server.log", "w")
+    proc = subprocess.Popen([str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"prefect server did not start; see {home / 'server.log'}")
+        time.sleep(0.3)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def cli(tmp_path, prefect_api):
+    """Run the real `spacedigest` console script in a fresh SPACEDIGEST_HOME."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    exe = Path(sys.executable).with_name("spacedigest")
+
+    def run(*args, env: dict | None = None, timeout: float = 180, input: str | None = None):
+        full_env = dict(os.environ, SPACEDIGEST_HOME=str(home), PREFECT_API_URL=prefect_api,
+                        PREFECT_HOME=str(tmp_path / "prefect-client"))
+        full_env.pop("SPACEDIGEST_SMTP_URL", None)
+        full_env.update(env or {})
+        return subprocess.run([str(exe), *args], env=full_env, capture_output=True, text=True, timeout=timeout,
+                              input=input)
+
+    run.home = home
+    return run

@@ -1,0 +1,209 @@
+"""The whole chain through the real `spacedigest` command and the real Prefect flows:
+local HTTP server -> collect -> DuckDB -> digest -> send through a real SMTP server."""
+from __future__ import annotations
+
+import csv
+import email
+import email.policy
+import json
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from sources.feed import parse_feed
+from sources.models import Source
+from sources.normalize import normalize
+
+
+def catalog_toml(entries: list[tuple[str, str, str]], kind: str = "feed") -> str:
+    """[(id, organisation, url)] -> catalog TOML."""
+    blocks = []
+    for sid, org, url in entries:
+        blocks.append(f'[[source]]\nid = "{sid}"\norganisation = "{org}"\nkind = "{kind}"\nurl = "{url}"\n'
+                      f'language = "en"\nenabled = true\n')
+    return "\n".join(blocks)
+
+
+def query_json(cli, sql: str):
+    result = cli("query", sql, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def distinct_announcements(files: dict[str, bytes]) -> int:
+    """Independent count of the announcements in a set of feeds, by the design's identity rules:
+    within a source the entry key; across sources the same guid, or the same URL and title."""
+    parent: dict[int, int] = {}
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a, b):
+        parent[find(a)] = find(b)
+
+    seen_key, seen_guid, seen_url_title = {}, {}, {}
+    n = 0
+    for sid, body in files.items():
+        source = Source(id=sid, organisation="X", kind="feed", url=f"http://127.0.0.1/{sid}")
+        for a in normalize(parse_feed(body, url=source.url), source, fetched_at=datetime.now(timezone.utc)):
+            parent[n] = n
+            for table, key in ((seen_key, (sid, a.entry_key)),
+                               (seen_guid, a.guid and (a.guid,)),
+                               (seen_url_title, a.url and (a.url, a.title))):
+                if not key:
+                    continue
+                if table is seen_guid and key in table and table[key][0] == sid:
+                    continue  # a guid only joins entries of different sources
+                if key in table:
+                    union(n, table[key][1])
+                else:
+                    table[key] = (sid, n)
+            n += 1
+    return len({find(i) for i in range(n)})
+
+
+@pytest.fixture
+def corpus_site(real_feeds, http_server, tmp_path):
+    files = {}
+    for path in sorted((real_feeds / "feed").iterdir()):
+        if path.name.startswith("feed_error_"):
+            continue
+        sid = path.stem.replace("_", "-").lower()
+        body = path.read_bytes()
+        files[sid] = body
+        http_server.add(f"/{path.name}", body=body, content_type="application/xml",
+                        etag=f'"{sid}-1"', last_modified="Mon, 02 Sep 2013 10:00:00 GMT")
+    urls = [(sid, "Corpus", http_server.url(f"/{p}")) for sid, p in
+            ((p.stem.replace("_", "-").lower(), p.name) for p in sorted((real_feeds / "feed").iterdir())
+             if not p.name.startswith("feed_error_"))]
+    catalog = tmp_path / "corpus.toml"
+    catalog.write_text(catalog_toml(urls))
+    return catalog, files
+
+
+def test_real_corpus_collects_once_and_revalidates(cli, corpus_site):
+    catalog, files = corpus_site
+    env = {"SPACEDIGEST_SOURCES": str(catalog)}
+    first = cli("collect", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Traceback" not in first.stdout + first.stderr
+    expected = distinct_announcements(files)
+    assert query_json(cli, "select count(*) as n from items") == [{"n": expected}]
+    assert query_json(cli, "select count(*) as n from (select url, title from items where url is not null "
+                           "group by all having count(*) > 1)") == [{"n": 0}]
+    assert query_json(cli, "select count(*) as n from items where title is null or title = '' "
+                           "or published_at is null") == [{"n": 0}]
+
+    second = cli("collect", env=env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    rows = query_json(cli, "select status, http_status, sum(items_new) as new, count(*) as n from fetches "
+                           "where run_id = (select id from runs where kind = 'collect' order by started_at desc limit 1) "
+                           "group by all")
+    assert rows == [{"status": "not_modified", "http_status": 304, "new": 0, "n": len(files)}]
+
+
+def fresh_feed(now: datetime, n: int = 3, prefix: str = "Call") -> bytes:
+    items = "".join(
+        f"<item><title>{prefix} {i}: ESA Business Applications funding for space start-ups</title>"
+        f"<link>https://business.esa.int/funding/call-{prefix.lower()}-{i}</link><guid>urn:call:{prefix}:{i}</guid>"
+        f"<description>Closing date: {(now + timedelta(days=20)).strftime('%d %B %Y')}. Open to companies "
+        f"from Japan through the ESA-JAXA partnership.</description>"
+        f"<pubDate>{format_datetime(now - timedelta(hours=i + 1))}</pubDate></item>"
+        for i in range(n)
+    )
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>ESA Business</title>'
+            f"<link>https://business.esa.int/</link>{items}</channel></rss>").encode()
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    class Keep:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append((envelope.rcpt_tos, envelope.content))
+            return "250 OK"
+
+    handler = Keep()
+    from tests.conftest import _free_port
+
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
+
+
+def test_run_delivers_each_subscriber_once_in_their_language(cli, http_server, smtp_server, tmp_path):
+    controller, handler = smtp_server
+    now = datetime.now(timezone.utc)
+    http_server.add("/esa.xml", body=fresh_feed(now), etag='"v1"')
+    catalog = tmp_path / "cat.toml"
+    catalog.write_text(catalog_toml([("esa-business", "ESA", http_server.url("/esa.xml"))]))
+    people = tmp_path / "people.csv"
+    with people.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["email", "name", "language", "organisations"])
+        w.writerow(["tanaka@example.jp", "田中 太郎", "ja", ""])
+        w.writerow(["smith@example.com", "Jo Smith", "en", "ESA"])
+    env = {"SPACEDIGEST_SOURCES": str(catalog), "SPACEDIGEST_FROM": "Digest <digest@spacedigest.example>",
+           "SPACEDIGEST_SMTP_URL": f"smtp://127.0.0.1:{controller.port}"}
+
+    imported = cli("subscribers", "import", str(people), env=env)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    run = cli("run", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "sent 2" in run.stdout
+    assert len(handler.messages) == 2
+
+    by_rcpt = {rcpts[0]: email.message_from_bytes(content, policy=email.policy.default)
+               for rcpts, content in handler.messages}
+    for address, lang_word in (("tanaka@example.jp", "締切"), ("smith@example.com", "Deadline")):
+        msg = by_rcpt[address]
+        assert msg.get_content_type() == "multipart/alternative"
+        for header in ("Date", "Message-ID", "List-Unsubscribe", "Subject"):
+            assert msg[header], header
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        text = msg.get_body(("plain",)).get_content()
+        html = msg.get_body(("html",)).get_content()
+        for i in range(3):
+            assert f"Call {i}: ESA Business Applications" in text
+            assert f"Call {i}: ESA Business Applications" in html
+        assert lang_word.lower() in (text + html).lower()
+    assert any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in str(by_rcpt["tanaka@example.jp"]["Subject"]))
+
+    again = cli("send", env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "sent 0" in again.stdout
+    assert len(handler.messages) == 2
+    assert query_json(cli, "select count(*) as n from deliveries where status = 'sent'") == [{"n": 2}]
+
+
+def test_unreachable_sources_are_named_and_the_run_still_writes_a_digest(cli, tmp_path):
+    catalog = tmp_path / "cat.toml"
+    catalog.write_text(catalog_toml([("nowhere", "Nobody", "http://127.0.0.1:9/feed.xml"),
+                                     ("nohost", "Nobody", "http://no-such-host.invalid/feed.xml")]))
+    run = cli("run", env={"SPACEDIGEST_SOURCES": str(catalog)})
+    out = run.stdout + run.stderr
+    assert run.returncode == 3, out
+    assert "Traceback" not in out
+    assert "FAILED nowhere http://127.0.0.1:9/feed.xml: unreachable" in out
+    assert "FAILED nohost http://no-such-host.invalid/feed.xml: unreachable" in out
+    reports = list((cli.home / "reports").glob("*.ja.md"))
+    assert reports and "今週の新着情報はありません" in reports[0].read_text(encoding="utf-8")
+
+
+def test_bad_usage_exits_2_with_one_line(cli):
+    bad = cli("collect", "--source", "no-such-source")
+    assert bad.returncode == 2 and "unknown source id" in bad.stderr and "Traceback" not in bad.stderr
+    week = cli("digest", "--week", "2024-W60")
+    assert week.returncode == 2 and "Traceback" not in week.stderr
