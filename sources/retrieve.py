@@ -167,6 +167,11 @@ class _Outcome:
     etag: str | None = None
     last_modified: str | None = None
     permanent_redirect: str | None = None
+    headers: dict[str, str] | None = None
+
+
+# Response headers kept on a Fetched for the parsers (pagination of JSON APIs).
+_KEPT_HEADERS = ("x-wp-total", "x-wp-totalpages", "link")
 
 
 def _size(n: int) -> str:
@@ -414,6 +419,7 @@ def _one_try(
                         etag=response.headers.get("ETag"),
                         last_modified=response.headers.get("Last-Modified"),
                         permanent_redirect=permanent,
+                        headers={k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers},
                     )
                 else:
                     raise _Failure(
@@ -509,7 +515,7 @@ def fetch(
                 final_url=outcome.final_url, http_status=outcome.http_status,
                 content_type=outcome.content_type, body=body, etag=outcome.etag,
                 last_modified=outcome.last_modified, permanent_redirect=outcome.permanent_redirect,
-                bytes=len(body) if body else 0,
+                bytes=len(body) if body else 0, headers=outcome.headers or {},
             )
     finally:
         if own_session:
