@@ -1,0 +1,198 @@
+"""How well sources.classify understands announcements, measured on a labelled set.
+
+Run from the project root:  .venv/bin/python bench/classify.py [--data FILE] [--heldout] [--show-errors]
+
+--heldout measures the held-out feed tests/fixtures/classify/heldout.xml instead (announcements not
+in the labelled set), through the real feed parser and normalizer, as of its labelled fetch time.
+
+Prints precision and recall per category, category accuracy, deadline exact-match rate (a
+deadline is right when both its kind and its date match the label), opening-date and status
+accuracy, Japan-relevance accuracy and the number of false "closed" (an item shown closed whose
+label is not closed: a live call hidden from readers). Exits 1 when a target is missed.
+
+Labelling rules used for bench/data/labelled.jsonl (one JSON object per line):
+- category: funding = a call that gives money (grants, co-funding, calls for ideas/proposals);
+  tender = procurement (ITT, RFQ, RFI, call for tenders, 入札, 企画競争); incubation = a call to
+  join an incubator/accelerator or a start-up support scheme; partnership = agreements signed,
+  cooperation between organisations, partnership programmes (J-SPARC); event = conferences,
+  webinars, info/industry days, pitch days, trade missions (including reports on them);
+  programme = news about a programme or mission (selections, winners, launches, milestones);
+  other = everything else (science news, vacancies, surveys).
+- deadline: the date by which a reader must act (apply, tender, register) — the latest one when
+  several are given (two-stage calls, extensions); never an event date. deadline_kind is
+  "rolling" for calls that are always open (a cut-off date of such a call is not a deadline).
+- status: at the `fetched` date, per the issue: closed when deadline < fetched, forthcoming when
+  opening > fetched, open when a deadline is ahead or the call is rolling, unknown otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections import Counter
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sources.classify import CATEGORIES, enrich  # noqa: E402
+from sources.models import Announcement  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = PROJECT_ROOT / "bench" / "data" / "labelled.jsonl"
+HELDOUT_FEED = PROJECT_ROOT / "tests" / "fixtures" / "classify" / "heldout.xml"
+HELDOUT_LABELS = PROJECT_ROOT / "tests" / "fixtures" / "classify" / "heldout_expected.json"
+TARGETS = {"category_accuracy": 0.90, "deadline_exact": 0.95, "false_closed": 0}
+
+
+def announcement_from_row(row: dict) -> Announcement:
+    """A labelled row as the normalizer would hand it over (published at 09:00 UTC)."""
+    published = datetime.combine(date.fromisoformat(row["published"]), time(9, 0), tzinfo=timezone.utc)
+    return Announcement(
+        source_id=row.get("organisation", "bench").lower().replace(" ", "-"),
+        organisation=row.get("organisation", ""),
+        entry_key=row["id"],
+        title=row["title"],
+        url=None,
+        guid=row["id"],
+        summary=row["summary"],
+        published_at=published,
+        published_estimated=False,
+        language=row.get("language", "en"),
+        content_hash=hashlib.sha256((row["title"] + row["summary"]).encode()).hexdigest(),
+    )
+
+
+def fetched_at_from_row(row: dict) -> datetime:
+    # 03:00 UTC is noon in Tokyo: the JST day is the labelled `fetched` day.
+    return datetime.combine(date.fromisoformat(row["fetched"]), time(3, 0), tzinfo=timezone.utc)
+
+
+def labelled_pairs(path: Path) -> tuple[list[tuple[dict, Announcement]], Counter]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    pairs = [(row["expected"], enrich(announcement_from_row(row), fetched_at=fetched_at_from_row(row)))
+             for row in rows]
+    return pairs, Counter(row.get("language") for row in rows)
+
+
+def heldout_pairs(feed: Path = HELDOUT_FEED, labels: Path = HELDOUT_LABELS) -> list[tuple[dict, Announcement]]:
+    """The held-out feed through parse_feed -> normalize -> enrich, as of its labelled fetch time."""
+    from sources.feed import parse_feed
+    from sources.models import Source
+    from sources.normalize import normalize
+
+    expected = json.loads(labels.read_text(encoding="utf-8"))
+    fetched_at = datetime.fromisoformat(expected["fetched_at"])
+    source = Source(id="heldout", organisation="Mixed", kind="feed", url="https://news.example.org/feed")
+    parsed = parse_feed(feed.read_bytes(), url=source.url, content_type="application/rss+xml")
+    announcements = normalize(parsed, source, fetched_at=fetched_at, base_url=source.url)
+    return [(expected["items"][a.guid], enrich(a, fetched_at=fetched_at)) for a in announcements]
+
+
+def evaluate(pairs: list[tuple[dict, Announcement]]) -> dict:
+    """Figures for (expected labels, enriched announcement) pairs."""
+    n = len(pairs)
+    confusion: Counter = Counter()
+    category_ok = deadline_ok = opening_ok = status_ok = japan_ok = false_closed = 0
+    errors: list[str] = []
+    for expected, got in pairs:
+        confusion[(expected["category"], got.category)] += 1
+        category_ok += expected["category"] == got.category
+        exp_deadline = date.fromisoformat(expected["deadline"]) if expected["deadline"] else None
+        dl_match = got.deadline == exp_deadline and got.deadline_kind == expected["deadline_kind"]
+        deadline_ok += dl_match
+        exp_opening = expected.get("opening_date")
+        opening_ok += got.opening_date == (date.fromisoformat(exp_opening) if exp_opening else None)
+        status_ok += got.status == expected["status"]
+        japan_ok += got.japan_relevant == expected["japan_relevant"]
+        false_closed += got.status == "closed" and expected["status"] != "closed"
+        problems = []
+        if expected["category"] != got.category:
+            problems.append(f"category {got.category} (rule {got.category_rule}) != {expected['category']}")
+        if not dl_match:
+            problems.append(f"deadline {got.deadline}/{got.deadline_kind} != {exp_deadline}/{expected['deadline_kind']}")
+        if got.status != expected["status"]:
+            problems.append(f"status {got.status} != {expected['status']}")
+        if got.japan_relevant != expected["japan_relevant"]:
+            problems.append(f"japan {got.japan_relevant} ({got.japan_reason}) != {expected['japan_relevant']}")
+        if problems:
+            errors.append(f"{got.guid or got.entry_key}: {got.title[:60]!r}: " + "; ".join(problems))
+    per_category = {}
+    for cat in CATEGORIES:
+        tp = confusion[(cat, cat)]
+        predicted = sum(v for (e, g), v in confusion.items() if g == cat)
+        actual = sum(v for (e, g), v in confusion.items() if e == cat)
+        per_category[cat] = {
+            "support": actual,
+            "precision": tp / predicted if predicted else None,
+            "recall": tp / actual if actual else None,
+        }
+    return {
+        "n": n,
+        "per_category": per_category,
+        "category_accuracy": category_ok / n,
+        "deadline_exact": deadline_ok / n,
+        "opening_exact": opening_ok / n,
+        "status_accuracy": status_ok / n,
+        "japan_accuracy": japan_ok / n,
+        "false_closed": false_closed,
+        "errors": errors,
+    }
+
+
+def targets_met(figures: dict) -> list[str]:
+    """The targets missed, as readable lines (empty when all are met)."""
+    missed = []
+    if figures["category_accuracy"] < TARGETS["category_accuracy"]:
+        missed.append(f"category accuracy {figures['category_accuracy']:.1%} < {TARGETS['category_accuracy']:.0%}")
+    if figures["deadline_exact"] < TARGETS["deadline_exact"]:
+        missed.append(f"deadline exact {figures['deadline_exact']:.1%} < {TARGETS['deadline_exact']:.0%}")
+    if figures["false_closed"] > TARGETS["false_closed"]:
+        missed.append(f"false closed {figures['false_closed']} > {TARGETS['false_closed']}")
+    return missed
+
+
+def _pct(value: float | None) -> str:
+    return "   -  " if value is None else f"{value:6.1%}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="labelled JSON lines file")
+    parser.add_argument("--heldout", action="store_true", help="measure the held-out fixture feed instead")
+    parser.add_argument("--show-errors", action="store_true", help="list every item with a wrong field")
+    args = parser.parse_args(argv)
+
+    if args.heldout:
+        pairs = heldout_pairs()
+        figures = evaluate(pairs)
+        print(f"held-out feed: {HELDOUT_FEED.relative_to(PROJECT_ROOT)} — {figures['n']} announcements "
+              f"(parse_feed -> normalize -> enrich)")
+    else:
+        pairs, languages = labelled_pairs(args.data)
+        figures = evaluate(pairs)
+        print(f"labelled set: {args.data} — {figures['n']} announcements "
+              f"({', '.join(f'{k} {v}' for k, v in sorted(languages.items()))})")
+    print(f"{'category':<12} {'support':>7} {'precision':>9} {'recall':>7}")
+    for cat, f in figures["per_category"].items():
+        print(f"{cat:<12} {f['support']:>7} {_pct(f['precision']):>9} {_pct(f['recall']):>7}")
+    print(f"category accuracy      {figures['category_accuracy']:.1%}   (target >= 90%)")
+    print(f"deadline exact match   {figures['deadline_exact']:.1%}   (target >= 95%)")
+    print(f"opening date exact     {figures['opening_exact']:.1%}")
+    print(f"status accuracy        {figures['status_accuracy']:.1%}")
+    print(f"Japan relevance acc.   {figures['japan_accuracy']:.1%}")
+    print(f"false 'closed'         {figures['false_closed']}   (target 0)")
+    if args.show_errors or targets_met(figures):
+        for line in figures["errors"]:
+            print("  x " + line)
+    missed = targets_met(figures)
+    if missed:
+        print("TARGETS MISSED: " + "; ".join(missed))
+        return 1
+    print("all targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,520 @@
+"""Enrichment: what kind of opportunity an announcement is, by when to act, whether it is open,
+and whether it concerns Japanese applicants.
+
+Pure functions. The vocabulary (keywords in English, French and Japanese, deadline cues, rolling
+phrases, Japan-relevance terms) lives in `rules.toml` so staff can tune it without touching code;
+every decision records the rule that made it.
+
+How a deadline is found: a date only counts when a deadline cue ("Closing date", "date limite",
+"締切", ...) stands right before it, or a Japanese postfix cue ("まで", "必着") right after it.
+A date with no cue (an event day, a launch date) never becomes a deadline.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sources.dates import find_dates
+from sources.models import Announcement
+
+CATEGORIES = ("funding", "tender", "incubation", "partnership", "event", "programme", "other")
+CATEGORY_LABELS = {
+    "ja": {
+        "funding": "公募・資金提供",
+        "tender": "入札 (ITT)",
+        "incubation": "インキュベーション・アクセラレーター",
+        "partnership": "パートナーシップ・協定",
+        "event": "イベント",
+        "programme": "プログラムニュース",
+        "other": "その他",
+    },
+    "en": {
+        "funding": "Funding call",
+        "tender": "Tender (ITT)",
+        "incubation": "Incubation / accelerator",
+        "partnership": "Partnership / agreement",
+        "event": "Event",
+        "programme": "Programme news",
+        "other": "Other",
+    },
+}
+STATUSES = ("open", "forthcoming", "closed", "unknown")
+DEADLINE_KINDS = ("date", "rolling", "none")
+
+DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
+JST = ZoneInfo("Asia/Tokyo")
+# Calls that can be "open"; news about a programme that mentions an "open call" is not itself open.
+ACTIONABLE = frozenset({"funding", "tender", "incubation", "partnership", "event"})
+# Tiers of deadline cues, strongest first; the first tier that yields a date decides.
+_TIERS = ("strong", "weak", "cutoff")
+# Where a clause ends (checked on unfolded text: a capital letter starts a sentence). A single
+# newline is not an end: flattened HTML tables put "Closing date" and its value on two lines.
+_SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z\u3040-\u30ff\u4e00-\u9fff])|[。;；]|\n\s*\n")
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    id: str
+    category: str
+    weight: float
+    regex: re.Pattern
+    title_only: bool = False  # headline verbs ("ESA selects ...") that in a body often speak of the future
+
+
+@dataclass(frozen=True)
+class JapanRule:
+    id: str
+    reason: str
+    regex: re.Pattern
+
+
+@dataclass(frozen=True)
+class Cue:
+    id: str
+    tier: str  # strong | weak | cutoff
+    regex: re.Pattern
+    postfix: bool  # Japanese "1月31日まで": the date comes before the cue
+    past: bool  # "closed on 15 March": a year-less date is the last occurrence, not the next
+    range_only: bool  # "募集期間", "open from": a deadline only as the end of a range
+
+
+@dataclass(frozen=True)
+class RelativeRule:
+    id: str
+    regex: re.Pattern  # named groups n and unit, or none with a fixed `days`
+    days: int | None
+    units: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Rules:
+    category_rules: tuple[CategoryRule, ...]
+    title_factor: float
+    min_score: float
+    tie_order: tuple[str, ...]
+    call_to_action: re.Pattern
+    call_categories: frozenset[str]
+    news_rule_id: str
+    japan_rules: tuple[JapanRule, ...]
+    japan_negation: re.Pattern  # "third countries are not eligible" does not make an item relevant
+    rolling: tuple[tuple[str, re.Pattern], ...]
+    cues: tuple[Cue, ...]
+    opening_cues: tuple[re.Pattern, ...]
+    relative: tuple[RelativeRule, ...]
+    range_separator: re.Pattern
+    blockers: tuple[re.Pattern, ...]
+    window: int
+    postfix_window: int
+
+
+# --- text folding and term matching -------------------------------------------------------
+
+_PUNCT_MAP = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-",
+                            "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u301c": "~", "\uff5e": "~"})
+
+
+# Japanese era years ("令和7年3月14日"), which sources.dates does not read: written as 2025年.
+_ERA = re.compile(r"(令和|平成)\s*(元|\d{1,2})\s*年")
+_ERA_START = {"令和": 2018, "平成": 1988}
+
+
+def _nfkc(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text or "")
+    return _ERA.sub(lambda m: f"{_ERA_START[m[1]] + (1 if m[2] == '元' else int(m[2]))}年", text)
+
+
+def _fold_same_length(nfkc_text: str) -> str:
+    """Lower-case, accent-free, one character per character, so offsets match `find_dates`."""
+    out = []
+    for ch in nfkc_text.translate(_PUNCT_MAP):
+        base = _latin_base(ch).lower()
+        out.append(base if len(base) == 1 else (ch.lower() if len(ch.lower()) == 1 else ch))
+    return "".join(out)
+
+
+def _latin_base(ch: str) -> str:
+    """"é" -> "e"; other scripts untouched (stripping marks from "で" would make it "て")."""
+    if ch < "\u00c0" or ch > "\u024f":
+        return ch
+    return "".join(c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn")
+
+
+def _strip_accents_same_length(nfkc_text: str) -> str:
+    """Accents off, case kept: `find_dates` knows "fevrier" but not "février"."""
+    out = []
+    for ch in nfkc_text:
+        base = _latin_base(ch)
+        out.append(base if len(base) == 1 else ch)
+    return "".join(out)
+
+
+def _dates(nfkc_text: str, after: date) -> list[tuple[int, int, date, bool]]:
+    return find_dates(_strip_accents_same_length(nfkc_text), after=after)
+
+
+def _fold(text: str) -> str:
+    return _fold_same_length(_nfkc(text))
+
+
+def _term_regex(term: str) -> str:
+    """A rules-file phrase as a regex: accent/case-insensitive, flexible spaces and hyphens,
+    whole words for Latin script, a trailing `*` for any word ending ("grant*")."""
+    folded = _fold(term.strip())
+    prefix = folded.endswith("*")
+    folded = folded.rstrip("*")
+    parts = []
+    for ch in folded:
+        if ch == " ":
+            parts.append(r"[\s\-]+")
+        elif ch == "-":
+            parts.append(r"[\s\-]?")
+        else:
+            parts.append(re.escape(ch))
+    body = "".join(parts)
+    if folded[:1].isascii() and folded[:1].isalnum():
+        body = r"(?<![a-z0-9])" + body
+    if prefix:
+        body += r"[a-z]*"
+    if folded[-1:].isascii() and folded[-1:].isalnum():
+        body += r"(?![a-z0-9])"
+    return body
+
+
+def _compile(terms: list[str], patterns: list[str] | None = None) -> re.Pattern:
+    alternatives = [_term_regex(t) for t in terms] + list(patterns or [])
+    if not alternatives:
+        return re.compile(r"(?!x)x")  # matches nothing
+    return re.compile("|".join(f"(?:{a})" for a in alternatives))
+
+
+# --- rules file ---------------------------------------------------------------------------
+
+
+def load_rules(path: Path | None = None) -> Rules:
+    """The rules from `path` (default: sources/rules.toml next to this module); cached."""
+    return _load_rules_cached(str(Path(path) if path else DEFAULT_RULES_PATH))
+
+
+@lru_cache(maxsize=8)
+def _load_rules_cached(path: str) -> Rules:
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    scoring = data.get("scoring", {})
+    category_rules = []
+    for raw in data.get("rule", []):
+        if raw["category"] not in CATEGORIES:
+            raise ValueError(f"rules file {path}: rule {raw['id']} has unknown category {raw['category']!r}")
+        category_rules.append(CategoryRule(raw["id"], raw["category"], float(raw.get("weight", 1)),
+                                           _compile(raw.get("terms", []), raw.get("patterns")),
+                                           raw.get("where", "any") == "title"))
+    japan_rules = tuple(JapanRule(r["id"], r["reason"], _compile(r.get("terms", []), r.get("patterns")))
+                        for r in data.get("japan", []))
+    dl = data.get("deadline", {})
+    cues = []
+    for raw in dl.get("cue", []):
+        if raw.get("tier", "strong") not in _TIERS:
+            raise ValueError(f"rules file {path}: cue {raw['id']} has unknown tier {raw.get('tier')!r}")
+        cues.append(Cue(raw["id"], raw.get("tier", "strong"), _compile(raw.get("terms", []), raw.get("patterns")),
+                        bool(raw.get("postfix", False)), bool(raw.get("past", False)),
+                        bool(raw.get("range_only", False))))
+    relative = tuple(
+        RelativeRule(r["id"], re.compile(r["pattern"]), r.get("days"),
+                     {k: int(v) for k, v in r.get("units", {}).items()})
+        for r in dl.get("relative", [])
+    )
+    return Rules(
+        category_rules=tuple(category_rules),
+        title_factor=float(scoring.get("title_factor", 2.0)),
+        min_score=float(scoring.get("min_score", 1.0)),
+        tie_order=tuple(scoring.get("tie_order", CATEGORIES)),
+        call_to_action=_compile(data.get("call_to_action", {}).get("terms", []),
+                                data.get("call_to_action", {}).get("patterns")),
+        call_categories=frozenset(data.get("call_to_action", {}).get("categories", [])),
+        news_rule_id=data.get("call_to_action", {}).get("rule_id", "programme.news-without-call"),
+        japan_rules=japan_rules,
+        japan_negation=re.compile("|".join(data.get("japan_negation", {}).get("patterns", [])) or r"(?!x)x"),
+        rolling=tuple((r["id"], _compile(r.get("terms", []), r.get("patterns"))) for r in dl.get("rolling", [])),
+        cues=tuple(cues),
+        opening_cues=tuple(_compile([t]) for t in dl.get("opening_cues", []))
+        + tuple(re.compile(p) for p in dl.get("opening_patterns", [])),
+        relative=relative,
+        range_separator=re.compile(dl.get("range_separator", r"\s*(?:-|~|to|au|から)\s*")),
+        blockers=tuple(re.compile(p) for p in dl.get("blockers", [])),
+        window=int(dl.get("window", 80)),
+        postfix_window=int(dl.get("postfix_window", 16)),
+    )
+
+
+# --- category -----------------------------------------------------------------------------
+
+
+def _rule_hits(folded: str, rules: Rules, title: bool) -> dict[int, bool]:
+    """Which rules (by index) hit `folded`. A match inside a longer match of another rule does not
+    count: "EIC Accelerator" is a funding instrument, not an accelerator."""
+    spans = []
+    for index, rule in enumerate(rules.category_rules):
+        if rule.title_only and not title:
+            continue
+        spans.extend((m.start(), m.end(), index) for m in rule.regex.finditer(folded) if m.end() > m.start())
+    hits: dict[int, bool] = {}
+    for start, end, index in spans:
+        shadowed = any(s <= start and end <= e and (e - s) > (end - start) and i != index for s, e, i in spans)
+        if not shadowed:
+            hits[index] = True
+    return hits
+
+
+def classify_category(title: str, text: str, rules: Rules | None = None) -> tuple[str, str]:
+    """(category, id of the rule that decided). Title hits weigh `title_factor` times a body hit."""
+    rules = rules or load_rules()
+    in_title = _rule_hits(_fold(title), rules, title=True)
+    in_text = _rule_hits(_fold(text), rules, title=False)
+    scores: dict[str, float] = {}
+    best_rule: dict[str, tuple[float, str]] = {}
+    for index, rule in enumerate(rules.category_rules):
+        contribution = rule.weight * (rules.title_factor * in_title.get(index, False) + in_text.get(index, False))
+        if contribution:
+            scores[rule.category] = scores.get(rule.category, 0.0) + contribution
+            if contribution > best_rule.get(rule.category, (0.0, ""))[0]:
+                best_rule[rule.category] = (contribution, rule.id)
+    if not scores or max(scores.values()) < rules.min_score:
+        return "other", "default"
+    order = {c: i for i, c in enumerate(rules.tie_order)}
+    winner = max(scores, key=lambda c: (scores[c], -order.get(c, len(order))))
+    if winner in rules.call_categories and not _invites_action(title, text, rules):
+        return "programme", rules.news_rule_id
+    return winner, best_rule[winner][1]
+
+
+def _invites_action(title: str, text: str, rules: Rules) -> bool:
+    """Does the item ask the reader to do something (apply, submit, register), or is it news?"""
+    folded = _fold(f"{title}\n{text}")
+    return bool(rules.call_to_action.search(folded) or any(regex.search(folded) for _, regex in rules.rolling))
+
+
+# --- dates --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Found:
+    tier: str
+    deadline: date
+    cue_id: str
+
+
+def _gap_is_clean(gap: str) -> bool:
+    """Cue and date belong together only within one clause ("締切は、1月31日" is one clause;
+    "1月31日締切、結果発表は3月15日" is two)."""
+    return not _SENTENCE_END.search(gap) and ("、" not in gap or len(gap.strip()) <= 3)
+
+
+def _range_end(folded: str, dates: list[tuple[int, int, date, bool]], index: int, rules: Rules) -> int:
+    """When the date at `index` starts a range ("1 March to 30 April", "12月1日～1月31日"), the index
+    of the range's end; else `index`."""
+    if index + 1 >= len(dates):
+        return index
+    end = dates[index][1]
+    # skip a weekday or time written after the first date: （金）, (Mon), 10:00
+    tail = re.match(r"(?:\s*[(（][^)）]{1,6}[)）]|\s*\d{1,2}[:時]\d{0,2}分?|\s*(?:cet|cest|utc|jst))*", folded[end:])
+    end += tail.end() if tail else 0
+    between = folded[end:dates[index + 1][0]]
+    return index + 1 if rules.range_separator.fullmatch(between) else index
+
+
+def _previous_occurrence(day: date, published: date) -> date:
+    if day <= published:
+        return day
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _blocked(folded: str, start: int, end: int, rules: Rules) -> bool:
+    around = folded[max(0, start - 30):end + 12]
+    return any(b.search(around) for b in rules.blockers)
+
+
+def _cue_matches(folded: str, rules: Rules) -> list[tuple[Cue, re.Match]]:
+    """Every cue occurrence, minus those inside a longer one: "次回締切" (a cut-off of a rolling call)
+    hides the "締切" inside it, "next deadline" hides "deadline"."""
+    matches = [(cue, m) for cue in rules.cues for m in cue.regex.finditer(folded)]
+    return [
+        (cue, m) for cue, m in matches
+        if not any(o.start() <= m.start() and m.end() <= o.end() and (o.end() - o.start()) > (m.end() - m.start())
+                   for _, o in matches)
+    ]
+
+
+def _scan_deadlines(nfkc_text: str, published: date, fetched: date, rules: Rules) -> list[_Found]:
+    folded = _fold_same_length(nfkc_text)
+    dates = _dates(nfkc_text, published)
+    found: list[_Found] = []
+    for cue, m in _cue_matches(folded, rules):
+        if cue.postfix:
+            # the closest date ending just before the cue ("2025年1月31日（金）17時まで")
+            before = [d for d in dates if d[1] <= m.start()]
+            if before:
+                start, end, day, _ = before[-1]
+                if (m.start() - end <= rules.postfix_window and _gap_is_clean(nfkc_text[end:m.start()])
+                        and not (cue.tier == "weak" and _blocked(folded, start, m.end(), rules))):
+                    found.append(_Found(cue.tier, day, cue.id))
+            continue
+        following = [(i, d) for i, d in enumerate(dates) if d[0] >= m.end()]
+        if not following:
+            continue
+        i, (start, end, day, _) = following[0]
+        if start - m.end() > rules.window or not _gap_is_clean(nfkc_text[m.end():start]):
+            continue
+        if cue.tier == "weak" and _blocked(folded, m.start(), end, rules):
+            continue
+        last = _range_end(folded, dates, i, rules)
+        if cue.range_only and last == i:
+            continue
+        day, had_year = dates[last][2], dates[last][3]
+        if cue.past and not had_year:
+            day = _previous_occurrence(day, published)
+        found.append(_Found(cue.tier, day, cue.id))
+    for rel in rules.relative:
+        for m in rel.regex.finditer(folded):
+            if rel.days is not None:
+                offset = rel.days
+            else:
+                offset = int(m["n"]) * rel.units.get(m["unit"], rel.units.get(m["unit"].rstrip("s"), 1))
+            found.append(_Found("strong", fetched + timedelta(days=offset), rel.id))
+    return found
+
+
+def _rolling_rule(folded: str, rules: Rules) -> str | None:
+    for rule_id, regex in rules.rolling:
+        if regex.search(folded):
+            return rule_id
+    return None
+
+
+def extract_deadline(text: str, *, published: date, fetched: date, rules: Rules | None = None) -> tuple[date | None, str]:
+    """(deadline, kind) with kind "date", "rolling" or "none".
+
+    A cued date wins over a rolling phrase ("open call ... closing date 17 May"), but a rolling
+    phrase wins over a mere cut-off ("continuously open; next cut-off 30 September"): such a call
+    never closes. Among dates of the deciding tier the latest is kept, so an extension ("extended
+    from 15 to 31 January") or a two-stage call reports the date that still lets one act.
+    """
+    rules = rules or load_rules()
+    nfkc_text = _nfkc(text)
+    found = _scan_deadlines(nfkc_text, published, fetched, rules)
+    rolling = _rolling_rule(_fold_same_length(nfkc_text), rules)
+    for tier in _TIERS:
+        if tier == "cutoff" and rolling:
+            return None, "rolling"
+        in_tier = [f.deadline for f in found if f.tier == tier]
+        if in_tier:
+            return max(in_tier), "date"
+    if rolling:
+        return None, "rolling"
+    return None, "none"
+
+
+def extract_opening_date(text: str, *, published: date, rules: Rules | None = None) -> date | None:
+    """When applications open: a date after an opening cue ("Opening date:", "募集開始"), or the start
+    of a cued range ("募集期間：12月1日～1月31日")."""
+    rules = rules or load_rules()
+    nfkc_text = _nfkc(text)
+    folded = _fold_same_length(nfkc_text)
+    dates = _dates(nfkc_text, published)
+    for cue in rules.opening_cues:
+        for m in cue.finditer(folded):
+            for start, end, day, _ in dates:
+                if start < m.end():
+                    continue
+                if start - m.end() <= rules.window and _gap_is_clean(nfkc_text[m.end():start]):
+                    return day
+                break
+    for cue in rules.cues:
+        if not cue.range_only:  # "extended from 13 to 20 December" is no opening
+            continue
+        for m in cue.regex.finditer(folded):
+            for i, (start, end, day, _) in enumerate(dates):
+                if start < m.end():
+                    continue
+                if start - m.end() <= rules.window and _gap_is_clean(nfkc_text[m.end():start]):
+                    if _range_end(folded, dates, i, rules) != i:
+                        return day
+                break
+    return None
+
+
+# --- status and Japan relevance -----------------------------------------------------------
+
+
+def status_on(today: date, *, deadline: date | None, deadline_kind: str, opening_date: date | None,
+              category: str) -> str:
+    """open | forthcoming | closed | unknown on `today` (a JST date; recomputed at digest time).
+
+    Closed only on a passed deadline: a wrong "closed" hides a live call from the reader, so every
+    doubt stays "unknown".
+    """
+    if deadline is not None and deadline < today:
+        return "closed"
+    if opening_date is not None and opening_date > today:
+        return "forthcoming"
+    if deadline is not None:
+        return "open"
+    if deadline_kind == "rolling" and category in ACTIONABLE:
+        return "open"
+    return "unknown"
+
+
+def japan_relevance(title: str, text: str, rules: Rules | None = None) -> tuple[bool, str | None]:
+    """(flag, reason): the first Japan-relevance rule (in file order) that matches."""
+    rules = rules or load_rules()
+    folded = _fold(f"{title}\n{text}")
+    for rule in rules.japan_rules:
+        for m in rule.regex.finditer(folded):
+            if not rules.japan_negation.match(folded, m.end()):
+                return True, rule.reason
+    return False, None
+
+
+# --- the whole enrichment -----------------------------------------------------------------
+
+
+def enrich(a: Announcement, *, fetched_at: datetime, detail_text: str | None = None,
+           opening_date: date | None = None, deadline: date | None = None,
+           rules: Rules | None = None) -> Announcement:
+    """A copy of `a` with category, deadline, status and Japan relevance filled in.
+
+    A deadline or opening date given by a structured source wins over what the text says.
+    """
+    rules = rules or load_rules()
+    body = "\n".join(part for part in (a.summary, detail_text) if part)
+    text = f"{a.title}\n{body}"
+    published = a.published_at.date()
+    fetched = fetched_at.astimezone(JST).date()
+    category, category_rule = classify_category(a.title, body, rules)
+    if deadline is not None:
+        found_deadline, kind = deadline, "date"
+    else:
+        found_deadline, kind = extract_deadline(text, published=published, fetched=fetched, rules=rules)
+    if opening_date is None:
+        opening_date = extract_opening_date(text, published=published, rules=rules)
+    flag, reason = japan_relevance(a.title, body, rules)
+    return dataclasses.replace(
+        a,
+        category=category,
+        category_rule=category_rule,
+        deadline=found_deadline,
+        deadline_kind=kind,
+        opening_date=opening_date,
+        status=status_on(fetched, deadline=found_deadline, deadline_kind=kind, opening_date=opening_date,
+                         category=category),
+        japan_relevant=flag,
+        japan_reason=reason,
+    )
