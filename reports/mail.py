@@ -1,0 +1,208 @@
+"""Build the digest email for one subscriber (pure: no network, no files).
+
+Every header value passes through email.headerregistry, which encodes non-ASCII text (RFC 2047)
+and quotes display names, and everything that came from outside is checked for CR/LF first, so
+no subscriber name, subject or URL can add a header of its own.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+from datetime import datetime
+from email.headerregistry import Address, HeaderRegistry
+from email.message import EmailMessage, MIMEPart
+from email.policy import EmailPolicy, SMTP
+from email.utils import format_datetime, make_msgid
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from reports.subscribers import NAME_MAX, Subscriber, clean_text, normalize_email
+
+SUBJECT_MAX = 200  # characters
+URL_MAX = 900  # an unsubscribe URL must fit on one header line (998 octets)
+# Headers that carry URLs: folding them at 78 columns would turn a long URL into RFC 2047
+# encoded words, which mail clients (Gmail's unsubscribe button among them) do not recognise.
+_UNFOLDED_HEADERS = {"list-unsubscribe", "list-unsubscribe-post"}
+
+
+# Headers whose folded form repeats from one subscriber's message to the next.
+_REPEATED_HEADERS = {"from", "subject", "date", "mime-version", "content-type",
+                     "content-transfer-encoding", "list-unsubscribe-post"}
+_FOLD_CACHE_MAX = 512
+
+
+class _DigestPolicy(EmailPolicy):
+    """email.policy.SMTP (CRLF, 78-column folding) except that URL headers stay on one line.
+
+    Folding is the costliest step of serialising a message; headers that are the same for
+    every subscriber are folded once per run instead of once per message.
+    """
+
+    def fold(self, name, value):
+        if name.lower() in _UNFOLDED_HEADERS:
+            return EmailPolicy.fold(self.clone(max_line_length=998), name, value)
+        return super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        lower = name.lower()
+        if lower in _UNFOLDED_HEADERS:
+            return EmailPolicy.fold_binary(_WIDE_POLICY, name, value)
+        if lower not in _REPEATED_HEADERS or not hasattr(value, "name"):
+            return super().fold_binary(name, value)
+        # The generator clones the policy for every part, so the key holds what folding depends on.
+        key = (lower, str(value), self.max_line_length, self.linesep, self.utf8, self.cte_type)
+        folded = _FOLD_CACHE.get(key)
+        if folded is None:
+            if len(_FOLD_CACHE) >= _FOLD_CACHE_MAX:
+                _FOLD_CACHE.clear()
+            folded = _FOLD_CACHE[key] = super().fold_binary(name, value)
+        return folded
+
+
+_FOLD_CACHE: dict[tuple, bytes] = {}
+
+
+class _CachingHeaderRegistry(HeaderRegistry):
+    """The stdlib registry builds a new header class on every lookup (type() per header set);
+    caching them makes building thousands of messages several times faster."""
+
+    def __init__(self):
+        super().__init__()
+        self._classes: dict[str, type] = {}
+
+    def __getitem__(self, name):
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+POLICY = _DigestPolicy(header_factory=_CachingHeaderRegistry(),
+                       **{name: getattr(SMTP, name) for name in ("linesep", "max_line_length", "utf8")})
+_WIDE_POLICY = POLICY.clone(max_line_length=998)
+
+
+_ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_PLAIN_ADDRESS = re.compile(rf"(?=[^@]{{1,64}}@){_ATEXT}(?:\.{_ATEXT})*@{_LABEL}(?:\.{_LABEL})+")
+_URL_CHARS = re.compile(r"[!#-;=?-~]{1,%d}" % URL_MAX)  # printable ASCII minus space, \" < >
+_LINE_BREAK = re.compile("[\r\n\x00\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _refuse_line_breaks(what: str, value: str) -> str:
+    if _LINE_BREAK.search(value):
+        raise ValueError(f"{what} contains a line break or NUL: {value[:80]!r}")
+    return value
+
+
+def _header_text(text: str, max_length: int) -> str:
+    """One line of header text. '=?' is broken up because the stdlib decodes RFC 2047 encoded
+    words in values it is given, and an encoded '=0D=0A' would otherwise become a real line break."""
+    return clean_text(_encodable(text), max_length).replace("=?", "= ?")
+
+
+def _assert_single_line_headers(msg: EmailMessage) -> None:
+    """Last line of defence: no header value may hold a line break, whatever path it came by."""
+    for name, value in msg.items():
+        if _LINE_BREAK.search(str(value)):
+            raise ValueError(f"header {name} would contain a line break: {str(value)[:80]!r}")
+
+
+def _encodable(text: str) -> str:
+    """Lone surrogates (from a broken feed) cannot be encoded as UTF-8 and would abort the send."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
+@functools.lru_cache(maxsize=64)
+def parse_sender(sender: str) -> Address:
+    """'Name <addr>' or a bare address, as one Address; ValueError with the reason otherwise."""
+    _refuse_line_breaks("sender", sender)
+    try:
+        header = POLICY.header_factory("from", sender)
+        addresses, defects = header.addresses, header.defects
+    except Exception as exc:  # the stdlib parser raises several types on garbage
+        raise ValueError(f"sender is not an address: {sender!r} ({exc.__class__.__name__})") from None
+    if len(addresses) != 1 or defects or not addresses[0].username or not addresses[0].domain:
+        raise ValueError(f"sender must be one address such as 'Space Digest <digest@example.org>': {sender!r}")
+    address = addresses[0]
+    domain = address.domain if address.domain.isascii() else address.domain.encode("idna").decode("ascii")
+    return Address(display_name=_header_text(address.display_name, NAME_MAX), username=address.username, domain=domain)
+
+
+def unsubscribe_url(base_url: str, token: str) -> str:
+    """base_url with ?token=… added (keeping any query it already has); http(s) only."""
+    _refuse_line_breaks("unsubscribe base URL", base_url)
+    parts = urlsplit(base_url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"unsubscribe base URL must be an http(s) URL: {base_url!r}")
+    if any(ch.isspace() or ch in "<>\"" for ch in base_url.strip()):
+        raise ValueError(f"unsubscribe base URL contains spaces, quotes or angle brackets: {base_url!r}")
+    if not token or not token.replace("-", "").replace("_", "").isalnum() or not token.isascii():
+        raise ValueError(f"unsubscribe token must be a non-empty URL-safe string: {token!r}")
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "token"]
+    query.append(("token", token))
+    url = urlunsplit((parts.scheme.lower(), parts.netloc, parts.path or "/", urlencode(query), ""))
+    if len(url) > URL_MAX:
+        raise ValueError(f"unsubscribe URL longer than {URL_MAX} characters")
+    return url
+
+
+def _transfer_encoding(text: str) -> str:
+    """7bit where possible; otherwise an encoding every SMTP server relays unchanged (no 8BITMIME needed)."""
+    if text.isascii():
+        return "7bit" if max(map(len, text.splitlines() or [""])) <= 998 else "quoted-printable"
+    return "base64"
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_header(name: str, value):
+    """A header object for a value every subscriber's message repeats (sender, subject, date).
+    Header objects are immutable, so one can sit in thousands of messages."""
+    return POLICY.header_factory(name, value)
+
+
+@functools.lru_cache(maxsize=64)
+def _body_parts(text: str, html: str) -> tuple[MIMEPart, MIMEPart]:
+    """The text and HTML parts, built once per distinct body and shared (read-only) by every
+    message carrying it: all subscribers of one language usually get the same digest. Callers
+    must not modify the parts of a built message."""
+    plain, rich = MIMEPart(policy=POLICY), MIMEPart(policy=POLICY)
+    plain.set_content(text, subtype="plain", charset="utf-8", cte=_transfer_encoding(text))
+    rich.set_content(html, subtype="html", charset="utf-8", cte=_transfer_encoding(html))
+    return plain, rich
+
+
+def build_message(*, subscriber: Subscriber, subject: str, text: str, html: str, sender: str,
+                  unsubscribe_url: str, now: datetime, message_domain: str | None = None) -> EmailMessage:
+    """One multipart/alternative UTF-8 message (plain text, then HTML) for one subscriber."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    from_address = parse_sender(sender)
+    # Stored addresses were normalised on the way in; a cheap check spares email-validator per
+    # message, and anything unusual goes through it again (and is refused if invalid).
+    recipient = subscriber.email if _PLAIN_ADDRESS.fullmatch(subscriber.email) else normalize_email(subscriber.email)
+    _refuse_line_breaks("unsubscribe URL", unsubscribe_url)
+    if (urlsplit(unsubscribe_url).scheme.lower() not in ("http", "https")
+            or not _URL_CHARS.fullmatch(unsubscribe_url)):
+        raise ValueError(f"unsubscribe URL must be an ASCII http(s) URL without spaces or <>: {unsubscribe_url!r}")
+    domain = (message_domain or from_address.domain).strip()
+    _refuse_line_breaks("message domain", domain)
+    domain = domain.encode("idna").decode("ascii") if not domain.isascii() else domain
+
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = _shared_header("From", str(from_address))
+    msg["To"] = Address(display_name=_header_text(subscriber.name, NAME_MAX), addr_spec=recipient)
+    msg["Subject"] = _shared_header("Subject", _header_text(subject, SUBJECT_MAX))
+    msg["Date"] = _shared_header("Date", format_datetime(now))  # a string: equal instants in other zones must not share
+    msg["Message-ID"] = make_msgid(domain=domain)
+    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    msg["List-Unsubscribe-Post"] = _shared_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+    msg["MIME-Version"] = _shared_header("MIME-Version", "1.0")
+    # A boundary with '=_' can never occur in base64 or quoted-printable text; choosing it here
+    # spares the generator its per-message collision scan.
+    msg["Content-Type"] = f'multipart/alternative; boundary="=_{secrets.token_hex(16)}"'
+    for part in _body_parts(_encodable(text), _encodable(html)):
+        msg.attach(part)
+    _assert_single_line_headers(msg)
+    return msg
