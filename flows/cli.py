@@ -242,7 +242,7 @@ def cmd_parse(args, settings: Settings) -> int:
         source = Source(id="local-file", organisation="(local file)", kind=args.kind,
                         url=args.base_url or path.resolve().as_uri(), language=args.language or "en")
     base = args.base_url or source.url
-    now = datetime.now(timezone.utc)
+    now = _as_of(args.as_of)
     try:
         result = parse_body(source, body, url=base)
         announcements = interpret(source, [result], url=base, fetched_at=now)
@@ -252,6 +252,16 @@ def cmd_parse(args, settings: Settings) -> int:
         print(json.dumps(asdict(a), ensure_ascii=False, default=str))
     print(f"parse: {len(announcements)} announcements from {path}", file=sys.stderr)
     return EXIT_OK
+
+
+def _as_of(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--as-of {text!r} is not an ISO 8601 date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 # --- sources ------------------------------------------------------------------------------------
@@ -403,6 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--source", metavar="ID", help="use this catalog source's settings (selectors, language)")
     pa.add_argument("--base-url", metavar="URL", help="resolve relative links against this URL")
     pa.add_argument("--language", choices=["en", "fr", "ja"], help="language when no --source is given")
+    pa.add_argument("--as-of", metavar="DATETIME",
+                    help="pretend the file was fetched then (ISO 8601), for statuses and relative deadlines")
     pa.set_defaults(handler=cmd_parse)
 
     so = sub.add_parser("sources", help="list, check, import-opml FILE, export-opml")

@@ -19,6 +19,7 @@ MONTHS = {
     # French (accents folded away before lookup)
     "janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
     "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12,
+    "février": 2, "août": 8, "décembre": 12, "févr": 2, "déc": 12,
     "janv": 1, "fevr": 2, "fev": 2, "avr": 4, "juil": 7, "sept.": 9, "oct.": 10, "nov.": 11, "dec.": 12,
 }
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
