@@ -155,6 +155,12 @@ def _transfer_encoding(text: str) -> str:
     return "base64"
 
 
+# '=_' never occurs in base64 or quoted-printable text and the random part cannot be guessed by
+# a feed author, so one boundary serves every message of the process: the generator skips its
+# per-message collision scan and the Content-Type header is folded once.
+_BOUNDARY = f"=_{secrets.token_hex(16)}"
+
+
 @functools.lru_cache(maxsize=256)
 def _shared_header(name: str, value):
     """A header object for a value every subscriber's message repeats (sender, subject, date).
@@ -199,9 +205,7 @@ def build_message(*, subscriber: Subscriber, subject: str, text: str, html: str,
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = _shared_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     msg["MIME-Version"] = _shared_header("MIME-Version", "1.0")
-    # A boundary with '=_' can never occur in base64 or quoted-printable text; choosing it here
-    # spares the generator its per-message collision scan.
-    msg["Content-Type"] = f'multipart/alternative; boundary="=_{secrets.token_hex(16)}"'
+    msg["Content-Type"] = _shared_header("Content-Type", f'multipart/alternative; boundary="{_BOUNDARY}"')
     for part in _body_parts(_encodable(text), _encodable(html)):
         msg.attach(part)
     _assert_single_line_headers(msg)

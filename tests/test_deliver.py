@@ -535,14 +535,13 @@ def test_outbox_writes_one_complete_eml_per_message(tmp_path):
 
 
 def test_outbox_file_name_cannot_escape_the_folder(tmp_path):
-    subscriber = make_subscriber("a.b+digest@example.jp")
     msg = make_jobs(1)[0][1]
     del msg["To"]
     msg["To"] = "\"x/../../y\" <../../etc@example.jp>"
     OutboxTransport(tmp_path).send(msg)
     (written,) = tmp_path.iterdir()
-    assert written.parent == tmp_path and "/" not in written.name and ".._.._etc@example.jp" in written.name
-    assert subscriber.email == "a.b+digest@example.jp"
+    assert written.parent == tmp_path
+    assert written.name.endswith("-00001-.._.._etc@example.jp.eml") and "/" not in written.name
 
 
 def test_unwritable_outbox_fails_every_job_with_the_reason(tmp_path):
