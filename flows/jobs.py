@@ -77,7 +77,7 @@ REPORT_LINKS = {"archive": "site/index.html", "calendar": "site/calendar.ics", "
 def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool = False,
                 now: datetime | None = None) -> SendReport:
     """Deliver a digest to active subscribers not yet served; a row only after the server accepted."""
-    from reports import deliver, digest as dg, mail, render
+    from reports import deliver, digest as dg
     from reports.subscribers import Subscriber
 
     now = now or datetime.now(timezone.utc)
@@ -94,33 +94,19 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
     report = SendReport(label=digest_row["label"], dry_run=dry_run)
     window = dg.Window(digest_row["window_start"], digest_row["window_end"], digest_row["label"])
 
-    jobs = []
-    for sub in subscribers:
-        if sub.id in done:
-            report.skipped += 1
-            continue
-        items = dg.select_items(candidates, window, organisations=sub.organisations or None,
-                                categories=sub.categories or None)
-        digest = dg.build_digest(items, window, lang=sub.language, generated_at=now)
-        unsubscribe = mail.unsubscribe_url(settings.unsubscribe_base, sub.token)
-        links = {"unsubscribe": unsubscribe, "archive": urljoin(settings.site_url, "index.html"),
-                 "calendar": urljoin(settings.site_url, "calendar.ics"), "atom": urljoin(settings.site_url, "feed.atom")}
-        message = mail.build_message(
-            subscriber=sub, subject=render.subject(digest), text=render.render(digest, "txt", links=links),
-            html=render.render(digest, "html", links=links), sender=settings.sender,
-            unsubscribe_url=unsubscribe, now=now,
-        )
-        jobs.append((sub, message))
+    pending = [sub for sub in subscribers if sub.id not in done]
+    report.skipped = len(subscribers) - len(pending)
+    jobs = _messages(settings, pending, candidates, window, now)
     if dry_run:
-        report.sent = len(jobs)
+        report.sent = sum(1 for _ in jobs)
         return report
 
     # Each answer from the server goes to a journal file at once (no warehouse connection is held
     # while talking to the network); the journal is loaded into `deliveries` afterwards, or by the
     # next send if this one was killed half-way.
     journal = _journal_path(settings, digest_row["id"])
-    transport = deliver.transport_for(settings.smtp_url, settings.outbox_dir)
-    with journal.open("a", encoding="utf-8") as out:
+    with deliver.transport_for(settings.smtp_url, settings.outbox_dir) as transport, \
+            journal.open("a", encoding="utf-8") as out:
         def on_result(result) -> None:
             if result.ok or result.permanent:
                 out.write(json.dumps({
@@ -142,6 +128,36 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
             out.flush()
     _load_journals(settings)
     return report
+
+
+# Rendered once per (language, filters) with this token in the unsubscribe link, which is then
+# swapped for each subscriber's own token: 10k subscribers cost a few renders, not 10k.
+_TOKEN_SLOT = "spacedigest-subscriber-token"
+
+
+def _messages(settings: Settings, subscribers, candidates, window, now: datetime):
+    """(subscriber, message) pairs, built lazily so 10k messages never sit in memory at once."""
+    from reports import digest as dg, mail, render
+
+    rendered: dict[tuple, tuple[str, str, str]] = {}
+    links = {"archive": urljoin(settings.site_url, "index.html"),
+             "calendar": urljoin(settings.site_url, "calendar.ics"),
+             "atom": urljoin(settings.site_url, "feed.atom"),
+             "unsubscribe": mail.unsubscribe_url(settings.unsubscribe_base, _TOKEN_SLOT)}
+    for sub in subscribers:
+        key = (sub.language, tuple(sorted(sub.organisations or ())), tuple(sorted(sub.categories or ())))
+        if key not in rendered:
+            items = dg.select_items(candidates, window, organisations=sub.organisations or None,
+                                    categories=sub.categories or None)
+            digest = dg.build_digest(items, window, lang=sub.language, generated_at=now)
+            rendered[key] = (render.subject(digest), render.render(digest, "txt", links=links),
+                             render.render(digest, "html", links=links))
+        subject, text, html = rendered[key]
+        yield sub, mail.build_message(
+            subscriber=sub, subject=subject, text=text.replace(_TOKEN_SLOT, sub.token),
+            html=html.replace(_TOKEN_SLOT, sub.token), sender=settings.sender,
+            unsubscribe_url=mail.unsubscribe_url(settings.unsubscribe_base, sub.token), now=now,
+        )
 
 
 def _journal_path(settings: Settings, digest_id: int) -> Path:
