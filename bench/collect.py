@@ -47,6 +47,7 @@ class Run:
     failed: int
     peak_rss_mb: float
     exit_code: int = 0
+    cpu_s: float = 0.0  # user + system CPU of the process and its children: robust on a busy machine
     note: str = ""
 
     @property
@@ -60,8 +61,12 @@ class Run:
 
 # --- processes ----------------------------------------------------------------------------------
 
+_LAST_CPU = [0.0]
+
+
 def timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, int, str, str, float]:
-    """Run `cmd`; (wall seconds, exit code, stdout, stderr, peak RSS MiB of it and its reaped children)."""
+    """Run `cmd`; (wall seconds, exit code, stdout, stderr, peak RSS MiB of it and its reaped children).
+    Its CPU seconds (children included) are left in _LAST_CPU[0]."""
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
     started = time.perf_counter()
@@ -69,6 +74,7 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
+    _LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     out.seek(0)
     err.seek(0)
     return wall, proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"), \
@@ -160,7 +166,7 @@ def spacedigest_collect(name: str, catalog: Path, home: Path, *, api_url: str | 
         return Run(name, wall, None, 0, 0, 0, rss, code, note=f"no summary: {tail[0][:120]}")
     sources, _, failed, _, flow_s = match.groups()
     entries = sum(int(n) for n in _FOUND.findall(out))
-    return Run(name, wall, float(flow_s), int(sources), entries, int(failed), rss, code)
+    return Run(name, wall, float(flow_s), int(sources), entries, int(failed), rss, code, cpu_s=_LAST_CPU[0])
 
 
 def reader_update(name: str, urls_file: Path, db: Path, workers: int) -> Run:
@@ -172,7 +178,8 @@ def reader_update(name: str, urls_file: Path, db: Path, workers: int) -> Run:
     except (IndexError, ValueError):
         tail = (err or out).strip().splitlines()[-1:] or ["no output"]
         return Run(name, wall, None, 0, 0, 0, rss, code, note=f"reader failed: {tail[0][:120]}")
-    return Run(name, wall, stats["update_s"], stats["feeds"], stats["entries"], stats["failed"], rss, code)
+    return Run(name, wall, stats["update_s"], stats["feeds"], stats["entries"], stats["failed"], rss, code,
+               cpu_s=_LAST_CPU[0])
 
 
 def reader_worker(urls_file: str, db: str, workers: str) -> int:
@@ -189,7 +196,7 @@ def reader_worker(urls_file: str, db: str, workers: str) -> int:
     t0 = time.perf_counter()
     failed = 0
     entries = 0
-    for _, value in reader.update_feeds_iter(workers=int(workers)):
+    for _, value in reader.update_feeds_iter(workers=int(workers), scheduled=False):
         if isinstance(value, Exception):
             failed += 1
         elif value is not None:
@@ -245,14 +252,14 @@ def run(feeds: int = 200, latency: float = 0.1, workers: int = 16, hosts: int = 
 def table(runs: list[Run]) -> str:
     reader = next((r for r in runs if r.name.startswith("reader")), None)
     head = f"{'collect run':<30} {'wall s':>7} {'flow s':>7} {'fetch/s':>8} {'entries':>8} {'entr/s':>8} " \
-           f"{'RSS MiB':>8} {'failed':>6} {'vs reader':>9}"
+           f"{'RSS MiB':>8} {'CPU s':>6} {'failed':>6} {'vs reader':>9}"
     lines = [head, "-" * len(head)]
     for r in runs:
         ratio = f"{r.wall_s / reader.wall_s:.2f}x" if reader and reader.wall_s and not r.name.startswith(" ") \
             and r is not reader else ""
         flow = f"{r.flow_s:.2f}" if r.flow_s is not None else "-"
         lines.append(f"{r.name:<30} {r.wall_s:>7.2f} {flow:>7} {r.fetches_per_s:>8.1f} {r.entries:>8} "
-                     f"{r.entries_per_s:>8.0f} {r.peak_rss_mb:>8.0f} {r.failed:>6} {ratio:>9}"
+                     f"{r.entries_per_s:>8.0f} {r.peak_rss_mb:>8.0f} {r.cpu_s:>6.1f} {r.failed:>6} {ratio:>9}"
                      + (f"  {r.note}" if r.note else ""))
     return "\n".join(lines)
 

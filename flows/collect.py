@@ -2,10 +2,21 @@
 
 Wiring only. The write connection is held twice, briefly: to read the sources' state before
 the fetches, and to load after them — never while waiting on the network.
+
+Where the work runs (measured in bench/collect.py, figures in bench/README.md):
+- fetches run on Prefect's thread-pool task runner, `SPACEDIGEST_WORKERS` at once; with
+  `SPACEDIGEST_TASK_RUNNER=dask` they run on a Dask cluster through prefect-dask instead
+  (`SPACEDIGEST_DASK_ADDRESS`, or a local cluster when unset): the scale-out path;
+- feed parsing and classification are CPU-bound and threads do not run Python in parallel, so on
+  the thread runner they go to a small process pool (`SPACEDIGEST_PARSE_PROCESSES`, default: one
+  per core when there is more than one; 0 parses in the fetching thread).
 """
 from __future__ import annotations
 
+import os
+import threading
 import uuid
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,19 +64,128 @@ class Fetching:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> "Fetching":
+        return cls.create(settings.max_workers, settings.per_host)
+
+    @classmethod
+    def create(cls, max_workers: int, per_host: int) -> "Fetching":
         from sources import retrieve
         from sources.robots import RobotsCache
 
         policy = retrieve.DEFAULT_POLICY
-        session = retrieve.new_session(policy, pool_size=max(settings.max_workers, 4))
-        limiter = retrieve.HostLimiter(per_host=settings.per_host)
+        session = retrieve.new_session(policy, pool_size=max(max_workers, 4))
+        limiter = retrieve.HostLimiter(per_host=per_host)
         return cls(session, limiter, RobotsCache(session=session, policy=policy, limiter=limiter), policy)
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What a task needs to find its run's shared resources. Small and picklable, so the same task
+    runs on a Dask worker in another process, which then builds its own connection pool."""
+
+    run_id: str
+    home: str
+    max_workers: int
+    per_host: int
+    parse_processes: int
+
+
+_shared_lock = threading.Lock()
+_shared: dict[str, tuple[Fetching, Executor | None]] = {}
+
+
+def _resources(ctx: RunContext) -> tuple[Fetching, Executor | None]:
+    """This process's fetching resources and parse pool for the run (created on first use)."""
+    with _shared_lock:
+        if ctx.run_id not in _shared:
+            for stale in list(_shared):  # a long-lived Dask worker: keep only the current run's
+                _close(_shared.pop(stale))
+            _shared[ctx.run_id] = (Fetching.create(ctx.max_workers, ctx.per_host), _parse_pool(ctx.parse_processes))
+        return _shared[ctx.run_id]
+
+
+def _release(run_id: str) -> None:
+    with _shared_lock:
+        resources = _shared.pop(run_id, None)
+    if resources:
+        _close(resources)
+
+
+def _close(resources: tuple[Fetching, Executor | None]) -> None:
+    fetching, pool = resources
+    try:
+        fetching.session.close()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _parse_pool(processes: int) -> Executor | None:
+    if processes <= 0:
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # forkserver: never fork this process (Prefect's threads hold locks); the server imports the
+    # parsing modules once, so each worker starts warm.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["sources.pipeline", "sources.feed", "sources.normalize", "sources.classify"])
+    return ProcessPoolExecutor(max_workers=processes, mp_context=context)
+
+
+def parse_processes(settings: Settings) -> int:
+    """Parse processes for this run: SPACEDIGEST_PARSE_PROCESSES, else one per core when >1 core."""
+    raw = os.environ.get("SPACEDIGEST_PARSE_PROCESSES", "").strip()
+    if raw.isdigit():
+        return int(raw)
+    if settings.task_runner == "dask":
+        return 0  # Dask already spreads the work over processes
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores if cores > 1 else 0
+
+
+def interpret_feed(source: Source, body: bytes, url: str, content_type: str | None,
+                   fetched_at: datetime) -> list:
+    """Feed bytes -> announcements (runs in a parse process). Raises SourceError for the source's problems."""
+    from sources.pipeline import interpret, parse_body
+
+    pages = [parse_body(source, body, url=url, content_type=content_type)]
+    return interpret(source, pages, url=url, fetched_at=fetched_at)
+
+
+def _collect_feed(source: Source, url: str, validators: Validators, fetching: Fetching,
+                  pool: Executor) -> SourceResult:
+    """`collect_source` for a feed, with the CPU-bound part in the parse pool. Never raises for the
+    source's own problems (same contract as collect_source)."""
+    from sources import retrieve
+    from sources.models import SourceError
+
+    fetched = retrieve.fetch(source.id, url, validators, policy=fetching.policy, session=fetching.session,
+                             limiter=fetching.limiter)
+    result = SourceResult(source, fetched)
+    if fetched.status != "ok":  # a 304 is not parsed at all
+        result.error = fetched.error if fetched.status == "error" else None
+        return result
+    body = fetched.body or b""
+    result.bodies.append((fetched, body))
+    final_url = fetched.final_url or url
+    try:
+        result.announcements = pool.submit(interpret_feed, source, body, final_url, fetched.content_type,
+                                           fetched.fetched_at).result()
+    except SourceError as exc:
+        result.error = str(exc)
+    fetched.body = None
+    return result
+
+
 @task(name="collect-source", cache_policy=NO_CACHE, retries=0)
-def collect_one(source: Source, url: str, validators: Validators, fetching: Fetching, home: str) -> SourceResult:
-    result = collect_source(source, url=url, validators=validators, policy=fetching.policy,
-                            session=fetching.session, limiter=fetching.limiter, robots=fetching.robots)
+def collect_one(source: Source, url: str, validators: Validators, ctx: RunContext) -> SourceResult:
+    fetching, pool = _resources(ctx)
+    home = ctx.home
+    if pool is not None and source.kind == "feed":
+        result = _collect_feed(source, url, validators, fetching, pool)
+    else:
+        result = collect_source(source, url=url, validators=validators, policy=fetching.policy,
+                                session=fetching.session, limiter=fetching.limiter, robots=fetching.robots)
     # Keep every fetched body (content-addressed) so `reprocess` can rebuild without the network.
     for fetched, body in result.bodies:
         try:
@@ -97,7 +217,26 @@ def load_sources(settings: Settings) -> list[Source]:
     return load_catalog(settings.sources)
 
 
-@flow(name="collect", log_prints=False)
+def task_runner_for(settings: Settings):
+    """The task runner of the collect flow: Prefect's thread pool, or Dask through prefect-dask."""
+    if settings.task_runner == "dask":
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError:
+            raise SystemExit("spacedigest: SPACEDIGEST_TASK_RUNNER=dask needs the dask extra "
+                             "(pip install 'spacedigest[dask]')") from None
+        if settings.dask_address:
+            return DaskTaskRunner(address=settings.dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": 1, "processes": False,
+                                              "threads_per_worker": settings.max_workers})
+    if settings.task_runner != "threads":
+        raise SystemExit(f"spacedigest: SPACEDIGEST_TASK_RUNNER={settings.task_runner!r} is not threads or dask")
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=settings.max_workers)
+
+
+@flow(name="collect", log_prints=False, task_runner=task_runner_for(load_settings()))
 def collect_flow(only: list[str] | None = None, due_only: bool = False) -> CollectReport:
     """Fetch the enabled sources (`only` these ids; `due_only`: skip those backing off) and load them."""
     settings = load_settings()
@@ -110,12 +249,13 @@ def collect_flow(only: list[str] | None = None, due_only: bool = False) -> Colle
         records.start_run(con, report.run_id, "collect", started)
     chosen = choose_sources(catalog, states, only=only, due_only=due_only, now=started)
 
-    fetching = Fetching.for_settings(settings)
-    futures = [
-        collect_one.submit(s, states[s.id].fetch_url, states[s.id].validators, fetching, str(settings.home))
-        for s in chosen
-    ]
-    results: list[SourceResult] = [f.result() for f in futures]
+    ctx = RunContext(report.run_id, str(settings.home), settings.max_workers, settings.per_host,
+                     parse_processes(settings) if chosen else 0)
+    try:
+        futures = [collect_one.submit(s, states[s.id].fetch_url, states[s.id].validators, ctx) for s in chosen]
+        results: list[SourceResult] = [f.result() for f in futures]
+    finally:
+        _release(report.run_id)
 
     with db.writer(settings.home) as con:
         stats = load.load_announcements(con, [a for r in results for a in r.announcements], seen_at=started)

@@ -1,0 +1,69 @@
+"""Every benchmark in one command, one table at the end: `make bench` (or
+`.venv/bin/python bench/run_all.py [--quick]`). Sizes are options; --quick runs small sizes."""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+
+
+def bench_module(name: str):
+    """A bench script as a module (bench/warehouse.py would shadow the warehouse package by name)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run, not the targets)")
+    parser.add_argument("--feeds", type=int, help="feeds for the collect benchmark (200; quick 20)")
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds per feed request")
+    parser.add_argument("--load", type=int, help="new items to load (100000; quick 5000)")
+    parser.add_argument("--history", type=int, help="historic items for the weekly run (1000000; quick 20000)")
+    parser.add_argument("--subscribers", type=int, help="digest recipients (10000; quick 200)")
+    parser.add_argument("--skip", default="", help="comma-separated: collect,warehouse,send")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    feeds = args.feeds or (20 if quick else 200)
+    skip = set(filter(None, args.skip.split(",")))
+    sections = []
+
+    if "collect" not in skip:
+        collect = bench_module("collect")
+        runs = collect.run(feeds, args.latency)
+        sections.append((f"collect: {feeds} feeds, {args.latency * 1000:.0f} ms latency, 16 workers",
+                         collect.table(runs)))
+        reader = next((r for r in runs if r.name.startswith("reader")), None)
+        ratios = [f"{r.name}: {r.wall_s / reader.wall_s:.2f} x reader" for r in runs
+                  if reader and not r.name.startswith((" ", "reader"))]
+        reruns = [f"no-change rerun ({runs[i - 1].name}): {r.flow_s} s inside the flow"
+                  for i, r in enumerate(runs) if r.name.strip().startswith("rerun") and i and
+                  not runs[i - 1].name.startswith("reader")]
+        sections.append(("targets: <= 0.5 x reader with a Prefect server, <= 1.0 x cold; rerun <= 1.5 s",
+                         "\n".join(ratios + reruns)))
+    if "warehouse" not in skip:
+        warehouse = bench_module("warehouse")
+        figures = warehouse.run(args.load or (5_000 if quick else 100_000),
+                                args.history or (20_000 if quick else 1_000_000))
+        sections.append(("warehouse (targets: load >= 50k items/s; weekly run < 10% slower with 1M history)",
+                         warehouse.table(figures)))
+    if "send" not in skip:
+        send = bench_module("send")
+        rate, seconds, sent = send.run(args.subscribers or (200 if quick else 10_000))
+        sections.append(("send (target >= 500 messages/s)",
+                         f"{sent:,} messages in {seconds:.1f} s: {rate:,.0f} messages/s, one SMTP connection"))
+
+    for title, body in sections:
+        print(f"\n== {title}\n{body}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

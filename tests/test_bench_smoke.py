@@ -1,0 +1,61 @@
+"""A tiny, untimed run of each benchmark piece: they must produce figures (a broken harness would
+otherwise only show up in `make bench`)."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def bench_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_feed_server_serves_feeds_and_revalidates():
+    server = bench_module("server")
+    assert server.generated_feed(3) == server.generated_feed(3)  # deterministic
+    with server.FeedServer(5, latency=0.0, hosts=2, real=False) as farm:
+        assert len(farm.urls) == 5 and {u.split("/")[2].split(":")[0] for u in farm.urls} == {"127.0.0.1", "127.0.0.2"}
+        with urllib.request.urlopen(farm.urls[0], timeout=5) as response:
+            etag, body = response.headers["ETag"], response.read()
+        assert body.count(b"<item>") >= 20
+        request = urllib.request.Request(farm.urls[0], headers={"If-None-Match": etag})
+        with pytest.raises(urllib.error.HTTPError) as not_modified:
+            urllib.request.urlopen(request, timeout=5)
+        assert not_modified.value.code == 304
+
+
+def test_collect_bench_measures_spacedigest_and_reader(prefect_api, tmp_path):
+    collect = bench_module("collect")
+    server = bench_module("server")
+    with server.FeedServer(5, latency=0.0, hosts=2, real=False) as farm:
+        catalog = collect.write_catalog(farm.urls, tmp_path / "catalog.toml")
+        home = tmp_path / "home"
+        home.mkdir()
+        first = collect.spacedigest_collect("spacedigest", catalog, home, api_url=prefect_api, workers=4)
+        again = collect.spacedigest_collect("rerun", catalog, home, api_url=prefect_api, workers=4)
+        urls = tmp_path / "urls.txt"
+        urls.write_text("\n".join(farm.urls))
+        reader = collect.reader_update("reader", urls, tmp_path / "reader.sqlite", 4)
+    assert first.note == "" and first.fetches == 5 and first.entries >= 100 and first.flow_s > 0
+    assert again.entries == 0 and again.failed == 0
+    assert reader.entries >= 100 and reader.failed == 0
+    assert "reader" in collect.table([first, again, reader])
+
+
+def test_warehouse_and_send_benches_produce_figures():
+    figures = bench_module("warehouse").run(load_items=500, history=2_000, week_items=50)
+    assert figures[0].unit == "items/s" and figures[0].value > 0
+    assert all(f.value > 0 for f in figures)
+    rate, seconds, sent = bench_module("send").run(subscribers=20, items=5)
+    assert sent == 20 and rate > 0
