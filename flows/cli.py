@@ -87,19 +87,17 @@ def print_collect(report) -> None:
 
 
 def print_health(settings: Settings) -> None:
-    """Sources that need attention, after every collect and run."""
-    from warehouse import db
+    """Sources that need attention, after every collect and run (also written for staff)."""
+    from flows.jobs import staff_health_report
 
-    with db.reader(settings.home) as con:
-        rows = con.execute(
-            "SELECT source_id, state, consecutive_failures, last_error FROM source_health "
-            "WHERE state NOT IN ('ok') ORDER BY state, source_id"
-        ).fetchall()
-        total = con.execute("SELECT count(*) FROM source_health").fetchall()[0][0]
-    print(f"health: {total - len(rows)} of {total} sources ok" + (", needing attention:" if rows else ""))
-    for sid, state, failures, error in rows:
-        detail = f" ({failures} consecutive failures: {error})" if failures else ""
-        print(f"  {state:<13} {sid}{detail}")
+    report = staff_health_report(settings)
+    print(f"health: {report.total - len(report.attention)} of {report.total} sources ok"
+          + (", needing attention:" if report.attention else ""))
+    for row in report.attention:
+        failures = row["consecutive_failures"]
+        detail = f" ({failures} consecutive failures: {row['reason']})" if failures else ""
+        print(f"  {row['state']:<13} {row['source_id']}{detail}")
+    print(f"  staff report: {report.path}" + (f", mailed to {report.mailed_to}" if report.mailed_to else ""))
 
 
 def cmd_run(args, settings: Settings) -> int:
@@ -206,6 +204,9 @@ def cmd_query(args, settings: Settings) -> int:
         raise UsageError("give a SQL statement or --file QUERY.sql")
     if args.format == "parquet" and not args.output:
         raise UsageError("--format parquet needs --output FILE.parquet")
+    from flows.jobs import ensure_warehouse
+
+    ensure_warehouse(settings)
     try:
         out = query.run(settings.home, sql, fmt=args.format, output=args.output)
     except query.QueryError as exc:

@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from flows.settings import Settings
-from warehouse import db, records
+from warehouse import db, health, records
+from warehouse.sql import statement
 
 
 @dataclass
@@ -196,8 +197,47 @@ def digest_of_this_week(settings: Settings, now: datetime) -> str | None:
 
     this_week = week_window(f"{year}-W{week:02d}")
     with db.reader(settings.home) as con:
-        row = con.execute(
-            "SELECT label FROM digests WHERE created_at >= ? AND created_at < ? ORDER BY created_at DESC LIMIT 1",
-            [this_week.start, this_week.end],
-        ).fetchall()
+        row = con.execute(statement("digest_in_window"), {"start": this_week.start, "end": this_week.end}).fetchall()
     return row[0][0] if row else None
+
+
+@dataclass
+class HealthReport:
+    total: int
+    attention: list[dict]
+    path: Path
+    mailed_to: str | None = None
+
+
+def staff_health_report(settings: Settings, *, now: datetime | None = None) -> HealthReport:
+    """After each collect/run: sources needing attention, written to reports/staff/ and, when
+    SPACEDIGEST_STAFF_EMAIL is set and something needs attention, mailed to staff."""
+    from reports import deliver, staff
+    from reports.render import write_atomic
+
+    now = now or datetime.now(timezone.utc)
+    with db.reader(settings.home) as con:
+        total, attention = health.needing_attention(con)
+    text = staff.render_health(total, attention, now=now)
+    folder = settings.reports_dir / "staff"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_atomic(folder / f"health-{now:%Y-%m-%d}.txt", text.encode("utf-8"))
+    write_atomic(folder / "health-latest.txt", text.encode("utf-8"))
+    report = HealthReport(total, attention, path)
+    if attention and settings.staff_email:
+        message = staff.health_message(text, sender=settings.sender, to=settings.staff_email,
+                                       count=len(attention), now=now)
+        with deliver.transport_for(settings.smtp_url, settings.outbox_dir) as transport:
+            transport.send(message)
+        report.mailed_to = settings.staff_email
+    return report
+
+
+def ensure_warehouse(settings: Settings) -> None:
+    """A first query on a new data folder finds the schema and the catalog's sources."""
+    from sources.catalog import load_catalog
+
+    if db.staff_path(settings.home).exists():
+        return
+    with db.writer(settings.home) as con:
+        health.sync_sources(con, load_catalog(settings.sources), now=datetime.now(timezone.utc))

@@ -162,3 +162,11 @@ def record(con: duckdb.DuckDBPyConnection, fetch_rows: list[dict], outcomes: lis
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def needing_attention(con: duckdb.DuckDBPyConnection) -> tuple[int, list[dict]]:
+    """(number of sources in the catalog, the ones that are not ok with why)."""
+    total = con.execute(statement("health_counts")).fetchall()[0][0]
+    cur = con.execute(statement("needing_attention"))
+    names = [d[0] for d in cur.description]
+    return total, [dict(zip(names, row)) for row in cur.fetchall()]

@@ -196,7 +196,5 @@ def load_announcements(con: duckdb.DuckDBPyConnection, batch: list[Announcement]
 
 
 def _current_values(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, tuple]:
-    rows = con.execute(
-        "SELECT id, title, summary, url, deadline, published_at FROM items WHERE id IN (SELECT unnest(?))", [ids]
-    ).fetchall()
+    rows = con.execute(statement("current_values"), {"ids": ids}).fetchall()
     return {r[0]: tuple(r[1:]) for r in rows}

@@ -1,0 +1,37 @@
+"""The staff report on source health: plain text from a template, optionally mailed. Pure."""
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import jinja2
+
+from reports.digest import TOKYO
+from reports.mail import parse_sender
+from reports.subscribers import normalize_email
+
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=False,
+                          keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def _jst(moment: datetime | None) -> str:
+    return moment.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M JST") if moment else "never"
+
+
+def render_health(total: int, attention: list[dict], *, now: datetime) -> str:
+    _ENV.filters["jst"] = _jst
+    return _ENV.get_template("staff_health.txt.j2").render(total=total, attention=attention, now=now)
+
+
+def health_message(text: str, *, sender: str, to: str, count: int, now: datetime) -> EmailMessage:
+    """A plain-text mail to the staff address; both addresses validated, no header injection."""
+    msg = EmailMessage()
+    from_address = parse_sender(sender)
+    msg["From"] = from_address
+    msg["To"] = normalize_email(to)
+    msg["Subject"] = f"spacedigest: {count} source(s) need attention"
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid(domain=from_address.domain or None)
+    msg.set_content(text)
+    return msg

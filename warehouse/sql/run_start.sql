@@ -1,0 +1,1 @@
+INSERT INTO runs (id, kind, started_at, status) VALUES ($id, $kind, $started_at, 'running');
