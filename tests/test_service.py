@@ -183,3 +183,28 @@ def test_serve_registers_both_schedules(cli, prefect_api):
     listing = subprocess.run([prefect, "deployment", "ls"], capture_output=True, text=True, timeout=60,
                              env=dict(os.environ, PREFECT_API_URL=prefect_api))
     assert "weekly/weekly-digest" in listing.stdout and "collect/daily-collect" in listing.stdout, listing.stdout
+
+
+def test_a_permanent_redirect_updates_the_stored_url_and_keeps_the_catalogs(cli, http_server, tmp_path):
+    http_server.add("/new.xml", body=fresh_feed(datetime.now(timezone.utc), n=1))
+    http_server.redirect("/old.xml", http_server.url("/new.xml"), status=301)
+    (tmp_path / "c.toml").write_text(catalog_toml([("moved", "ESA", http_server.url("/old.xml"))]))
+    env = {"SPACEDIGEST_SOURCES": str(tmp_path / "c.toml")}
+    assert cli("collect", env=env).returncode == 0
+    assert cli("collect", env=env).returncode == 0
+    row = query_json(cli, "select url, current_url from sources where id = 'moved'")[0]
+    assert row == {"url": http_server.url("/old.xml"), "current_url": http_server.url("/new.xml")}
+    assert http_server.hits["/old.xml"] == 1  # the second collect went straight to the new URL
+
+
+def test_a_second_run_in_the_same_week_sends_nothing_again(cli, http_server, tmp_path):
+    http_server.add("/esa.xml", body=fresh_feed(datetime.now(timezone.utc), n=2))
+    (tmp_path / "c.toml").write_text(catalog_toml([("esa", "ESA", http_server.url("/esa.xml"))]))
+    env = {"SPACEDIGEST_SOURCES": str(tmp_path / "c.toml")}
+    assert cli("subscribers", "add", "sato@example.jp", "--lang", "ja", env=env).returncode == 0
+    first = cli("run", env=env)
+    assert first.returncode == 0 and "sent 1" in first.stdout, first.stdout + first.stderr
+    second = cli("run", env=env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "digest: skipped" in second.stdout
+    assert len(list((cli.home / "outbox").glob("*.eml"))) == 1
