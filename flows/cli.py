@@ -70,7 +70,7 @@ def cmd_collect(args, settings: Settings) -> int:
 
     report = collect_flow(only=only, due_only=args.due_only)
     print_collect(report)
-    print_health(settings)
+    print_health(settings, {line.source_id for line in report.failed})
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
@@ -86,16 +86,21 @@ def print_collect(report) -> None:
             print(f"  ok     {line.source_id}: {note}")
 
 
-def print_health(settings: Settings) -> None:
-    """Sources that need attention, after every collect and run (also written for staff)."""
+def print_health(settings: Settings, already_named: set[str] = frozenset()) -> None:
+    """Sources that need attention, after every collect and run (also written for staff).
+    Those whose failure this run already printed are counted, not listed again."""
     from flows.jobs import staff_health_report
 
     report = staff_health_report(settings)
+    others = [row for row in report.attention if row["source_id"] not in already_named]
+    named = len(report.attention) - len(others)
     print(f"health: {report.total - len(report.attention)} of {report.total} sources ok"
-          + (", needing attention:" if report.attention else ""))
-    for row in report.attention:
+          + (f"; {named} failing as listed above" if named else "")
+          + ("; also needing attention:" if others else ""))
+    for row in others:
         failures = row["consecutive_failures"]
-        detail = f" ({failures} consecutive failures: {row['reason']})" if failures else ""
+        detail = f" ({failures} consecutive failures: {row['reason']})" if failures else (
+            f" ({row['reason']})" if row["reason"] else "")
         print(f"  {row['state']:<13} {row['source_id']}{detail}")
     print(f"  staff report: {report.path}" + (f", mailed to {report.mailed_to}" if report.mailed_to else ""))
 
@@ -111,7 +116,7 @@ def cmd_run(args, settings: Settings) -> int:
     else:
         print_digest(report.digest)
         print_send(report.send)
-    print_health(settings)
+    print_health(settings, {line.source_id for line in report.collect.failed})
     return EXIT_PARTIAL if report.collect.failed or (report.send and report.send.failed) else EXIT_OK
 
 

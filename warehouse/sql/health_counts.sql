@@ -1,1 +1,2 @@
-SELECT count(*) AS total, count(*) FILTER (WHERE state = 'ok') AS ok FROM source_health;
+-- Sources in service: enabled in the catalog, or disabled by the pipeline.
+SELECT count(*) FROM source_health WHERE enabled OR disabled_reason IS NOT NULL;
