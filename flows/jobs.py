@@ -36,10 +36,18 @@ class SendReport:
     dry_run: bool = False
 
 
-def _digest_items(rows: list[dict]):
+def _digest_items(rows: list[dict], today):
+    """Warehouse rows -> digest items, with the status recomputed for `today` (JST): a call
+    loaded as open may have closed since."""
     from reports.digest import DigestItem
+    from sources.classify import status_on
 
-    return [DigestItem(**row) for row in rows]
+    items = []
+    for row in rows:
+        row["status"] = status_on(today, deadline=row["deadline"], deadline_kind=row["deadline_kind"],
+                                  opening_date=row["opening_date"], category=row["category"])
+        items.append(DigestItem(**row))
+    return items
 
 
 def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[str, ...] = ("ja", "en"),
@@ -50,7 +58,7 @@ def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[st
     now = now or datetime.now(timezone.utc)
     with db.writer(settings.home) as con:
         window = dg.week_window(week) if week else dg.window_since(records.previous_cutoff(con), now)
-        candidates = _digest_items(records.digest_candidates(con, window.start, window.end))
+        candidates = _digest_items(records.digest_candidates(con, window.start, window.end), dg.jst_date(window.end))
         items = dg.select_items(candidates, window)
         paths: dict[str, dict[str, str]] = {}
         site_entries = []
@@ -90,7 +98,8 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
         done = records.delivered_ids(con, digest_row["id"])
         subscribers = [Subscriber(**row) for row in records.list_subscribers(con)]
         candidates = _digest_items(
-            records.digest_candidates(con, digest_row["window_start"], digest_row["window_end"])
+            records.digest_candidates(con, digest_row["window_start"], digest_row["window_end"]),
+            dg.jst_date(digest_row["window_end"]),
         )
     report = SendReport(label=digest_row["label"], dry_run=dry_run)
     window = dg.Window(digest_row["window_start"], digest_row["window_end"], digest_row["label"])

@@ -2,11 +2,14 @@
 
 CREATE OR REPLACE VIEW items_current AS
 SELECT i.*,
+       -- the same rule as sources.classify.status_on, for today
        CASE
-           WHEN i.deadline_kind = 'date' AND i.deadline < CAST(timezone('Asia/Tokyo', now()) AS DATE) THEN 'closed'
+           WHEN i.deadline < CAST(timezone('Asia/Tokyo', now()) AS DATE) THEN 'closed'
            WHEN i.opening_date > CAST(timezone('Asia/Tokyo', now()) AS DATE) THEN 'forthcoming'
-           WHEN i.deadline_kind IN ('date', 'rolling') THEN 'open'
-           ELSE i.status
+           WHEN i.deadline IS NOT NULL THEN 'open'
+           WHEN i.deadline_kind = 'rolling'
+                AND i.category IN ('funding', 'tender', 'incubation', 'partnership', 'event') THEN 'open'
+           ELSE 'unknown'
        END AS status_today
 FROM items i;
 
@@ -15,7 +18,7 @@ SELECT id, organisation, category, title, url, deadline, deadline_kind, opening_
        published_at, first_seen_at
 FROM items_current
 WHERE status_today = 'open'
-  AND category IN ('funding', 'tender', 'incubation', 'partnership', 'programme')
+  AND category IN ('funding', 'tender', 'incubation', 'partnership')
 ORDER BY deadline NULLS LAST, published_at DESC;
 
 CREATE OR REPLACE VIEW upcoming_deadlines AS

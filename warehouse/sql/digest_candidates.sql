@@ -1,6 +1,5 @@
--- Candidates for a digest window [$start, $end): items first seen in it, items whose deadline
--- changed in it, and open calls whose deadline falls within 30 days after it (reminders).
--- reports.digest.select_items decides what is shown.
+-- Candidates for a digest window [$start, $end): items first seen in it and items whose deadline
+-- changed in it. reports.digest.select_items decides what is shown.
 WITH changed AS (
     SELECT item_id, arg_min(old_deadline, changed_at) AS previous_deadline
     FROM item_revisions
@@ -23,8 +22,4 @@ LEFT JOIN changed ch ON ch.item_id = i.id
 LEFT JOIN carried c ON c.item_id = i.id
 WHERE (i.first_seen_at >= $start AND i.first_seen_at < $end)
    OR ch.item_id IS NOT NULL
-   OR (i.deadline_kind = 'date'
-       AND i.deadline >= CAST(timezone('Asia/Tokyo', $end) AS DATE)
-       AND i.deadline <= CAST(timezone('Asia/Tokyo', $end) AS DATE) + INTERVAL 30 DAY
-       AND i.first_seen_at < $end)
 ORDER BY i.published_at DESC;
