@@ -20,12 +20,14 @@ class WeeklyReport:
     skipped_reason: str | None = None
 
 
-@task(name="digest", cache_policy=NO_CACHE)
+# Retries cover passing trouble (the warehouse busy with another run, a full disk freed). Sending
+# again is safe: deliveries already accepted are journaled and never repeated.
+@task(name="digest", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
 def digest_task() -> jobs.DigestReport:
     return jobs.build_digest(load_settings())
 
 
-@task(name="send", cache_policy=NO_CACHE)
+@task(name="send", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=60)
 def send_task(label: str) -> jobs.SendReport:
     return jobs.send_digest(load_settings(), label=label)
 
