@@ -845,7 +845,8 @@ def smtp_server(handler: _SmtpHandler):
     return controller
 
 
-def _digest_home(server: FixtureServer, workdir: Path, name: str, emails: list[str]) -> tuple[Path, Path]:
+def _digest_home(server: FixtureServer, workdir: Path, name: str, emails: list[str],
+                 with_items: bool = True) -> tuple[Path, Path]:
     home = workdir / name
     home.mkdir()
     csv_path = workdir / f"{name}.csv"
@@ -853,18 +854,20 @@ def _digest_home(server: FixtureServer, workdir: Path, name: str, emails: list[s
                                                            for i, e in enumerate(emails)), encoding="utf-8")
     catalog = write_catalog(workdir / f"{name}.toml", [{"id": "healthy", "url": server.add(
         f"/{name}/healthy", body=healthy_feed(name))}])
-    for args in (("subscribers", "import", str(csv_path)), ("collect",), ("digest",)):
+    steps = [("subscribers", "import", str(csv_path)), ("collect",), ("digest",)]
+    for args in steps if with_items else [steps[0], steps[2]]:
         run = cli(home, *args, catalog=catalog)
         if run.rc != 0:
             raise RuntimeError(f"setup of {name}: {' '.join(args)} exit {run.rc}: {_one_line(run.err or run.out)}")
     return home, catalog
 
 
-def run_smtp_drop(server: FixtureServer, workdir: Path, count: int = 12, drop_after: int = 5) -> Row:
+def run_smtp_drop(server: FixtureServer, workdir: Path, count: int = 12, drop_after: int = 5,
+                  with_items: bool = True) -> Row:
     started = time.monotonic()
     row = Row("smtp-drops-connection", "")
     emails = [f"reader{i:02d}@example.org" for i in range(count)]
-    home, catalog = _digest_home(server, workdir, "smtp-drop", emails)
+    home, catalog = _digest_home(server, workdir, "smtp-drop", emails, with_items)
     handler = _SmtpHandler(drop_after=drop_after)
     controller = smtp_server(handler)
     url = f"smtp://127.0.0.1:{controller.port}"
@@ -892,12 +895,12 @@ def run_smtp_drop(server: FixtureServer, workdir: Path, count: int = 12, drop_af
     return row
 
 
-def run_smtp_reject(server: FixtureServer, workdir: Path, count: int = 6) -> Row:
+def run_smtp_reject(server: FixtureServer, workdir: Path, count: int = 6, with_items: bool = True) -> Row:
     started = time.monotonic()
     row = Row("smtp-rejects-recipient", "")
     emails = [f"member{i}@example.org" for i in range(count)]
     bad = emails[2]
-    home, catalog = _digest_home(server, workdir, "smtp-reject", emails)
+    home, catalog = _digest_home(server, workdir, "smtp-reject", emails, with_items)
     handler = _SmtpHandler(reject={bad})
     controller = smtp_server(handler)
     url = f"smtp://127.0.0.1:{controller.port}"
