@@ -22,40 +22,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from sources.classify import CATEGORY_LABELS as _CLASSIFY_LABELS
+
 TOKYO = ZoneInfo("Asia/Tokyo")
 UTC = timezone.utc
 
 LANGUAGES = ("ja", "en")
 
-# Fallback until sources.classify provides CATEGORY_LABELS (same shape: {"ja": {...}, "en": {...}}).
-_FALLBACK_CATEGORY_LABELS: dict[str, dict[str, str]] = {
-    "ja": {
-        "funding": "資金提供・公募",
-        "tender": "入札（ITT）",
-        "incubation": "インキュベーション・アクセラレーター",
-        "partnership": "パートナーシップ・協定",
-        "event": "イベント",
-        "programme": "プログラム",
-        "other": "その他",
-    },
-    "en": {
-        "funding": "Funding call",
-        "tender": "Tender (ITT)",
-        "incubation": "Incubation / accelerator",
-        "partnership": "Partnership / agreement",
-        "event": "Event",
-        "programme": "Programme news",
-        "other": "Other",
-    },
-}
-try:  # the classifier owns the labels; keep working while it is not there yet
-    from sources.classify import CATEGORY_LABELS as _CLASSIFY_LABELS  # type: ignore[attr-defined]
-except ImportError:
-    _CLASSIFY_LABELS = {}
-
-CATEGORY_LABELS: dict[str, dict[str, str]] = {
-    lang: {**_FALLBACK_CATEGORY_LABELS[lang], **dict(_CLASSIFY_LABELS.get(lang, {}))} for lang in LANGUAGES
-}
+# The classifier owns the category names and their labels.
+CATEGORY_LABELS: dict[str, dict[str, str]] = _CLASSIFY_LABELS
 
 
 def category_label(category: str, lang: str) -> str:
