@@ -78,3 +78,9 @@ def quiet_prefect(home: Path) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_CLI_COLORS", "false")
+    # Prefect's background services log under their class names, outside the "prefect" logger
+    # tree, so the level above misses them ("EventsWorker - Still processing items" on shutdown).
+    import logging
+
+    for service in ("EventsWorker", "APILogWorker", "QueueService"):
+        logging.getLogger(service).setLevel(logging.CRITICAL)

@@ -128,8 +128,16 @@ def writer(home: Path, *, wait_s: float = 600.0, publish_copy: bool = True) -> I
             migrate(con)
             yield con
             con.execute("CHECKPOINT")
+        except duckdb.IOException as exc:
+            raise WarehouseError(f"cannot write {path}: {_one_line(exc)} (is the disk full?)") from exc
+        except duckdb.FatalException as exc:
+            raise WarehouseError(f"cannot write {path}: {_one_line(exc)} (is the disk full? the last committed "
+                                 "state is kept)") from exc
         finally:
-            con.close()
+            try:
+                con.close()
+            except duckdb.Error:
+                pass  # already invalidated by the error above
         if publish_copy:
             publish(home)
 
