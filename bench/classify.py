@@ -1,9 +1,12 @@
 """How well sources.classify understands announcements, measured on a labelled set.
 
-Run from the project root:  .venv/bin/python bench/classify.py [--data FILE] [--heldout] [--show-errors]
+Run from the project root:
+  .venv/bin/python bench/classify.py [--data FILE] [--heldout] [--feed FILE --expected FILE] [--show-errors]
 
 --heldout measures the held-out feed tests/fixtures/classify/heldout.xml instead (announcements not
 in the labelled set), through the real feed parser and normalizer, as of its labelled fetch time.
+--feed/--expected measure any such feed with its labels (same format as heldout_expected.json), e.g.
+the blind batches tests/fixtures/classify/blind1.xml and blind2.xml.
 
 Prints precision and recall per category, category accuracy, deadline exact-match rate (a
 deadline is right when both its kind and its date match the label), opening-date and status
@@ -161,10 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="labelled JSON lines file")
     parser.add_argument("--heldout", action="store_true", help="measure the held-out fixture feed instead")
+    parser.add_argument("--feed", type=Path, help="measure this RSS/Atom feed instead (needs --expected)")
+    parser.add_argument("--expected", type=Path, help="labels for --feed (format of heldout_expected.json)")
     parser.add_argument("--show-errors", action="store_true", help="list every item with a wrong field")
     args = parser.parse_args(argv)
 
-    if args.heldout:
+    if args.feed or args.expected:
+        if not (args.feed and args.expected):
+            parser.error("--feed and --expected go together")
+        pairs = heldout_pairs(args.feed, args.expected)
+        figures = evaluate(pairs)
+        print(f"feed: {args.feed} — {figures['n']} announcements (parse_feed -> normalize -> enrich)")
+    elif args.heldout:
         pairs = heldout_pairs()
         figures = evaluate(pairs)
         print(f"held-out feed: {HELDOUT_FEED.relative_to(PROJECT_ROOT)} — {figures['n']} announcements "

@@ -54,6 +54,7 @@ JST = ZoneInfo("Asia/Tokyo")
 ACTIONABLE = frozenset({"funding", "tender", "incubation", "partnership", "event"})
 # Tiers of deadline cues, strongest first; the first tier that yields a date decides.
 _TIERS = ("strong", "weak", "cutoff")
+_ANY_DAY = date(2000, 1, 1)
 # Where a clause ends (checked on unfolded text: a capital letter starts a sentence). A single
 # newline is not an end: flattened HTML tables put "Closing date" and its value on two lines.
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z\u3040-\u30ff\u4e00-\u9fff])|[。;；]|\n\s*\n")
@@ -294,9 +295,15 @@ def classify_category(title: str, text: str, rules: Rules | None = None) -> tupl
 
 
 def _invites_action(title: str, text: str, rules: Rules) -> bool:
-    """Does the item ask the reader to do something (apply, submit, register), or is it news?"""
+    """Does the item ask the reader to do something (apply, submit, register), or is it news?
+    A date after a deadline cue ("accepted until 10 April") is an invitation whatever the verb;
+    a past one ("received before the 30 November deadline", "closed on") is not."""
     folded = _fold(f"{title}\n{text}")
-    return bool(rules.call_to_action.search(folded) or any(regex.search(folded) for _, regex in rules.rolling))
+    if rules.call_to_action.search(folded) or any(regex.search(folded) for _, regex in rules.rolling):
+        return True
+    # The reference day only places year-less dates; any cued date will do here.
+    found = _scan_deadlines(_nfkc(f"{title}\n{text}"), _ANY_DAY, _ANY_DAY, rules)
+    return any(not f.past for f in found)
 
 
 # --- dates --------------------------------------------------------------------------------
@@ -307,6 +314,7 @@ class _Found:
     tier: str
     deadline: date
     cue_id: str
+    past: bool = False  # found after a "closed on" cue: news of a call that has ended
 
 
 def _gap_is_clean(gap: str) -> bool:
@@ -381,7 +389,7 @@ def _scan_deadlines(nfkc_text: str, published: date, fetched: date, rules: Rules
         day, had_year = dates[last][2], dates[last][3]
         if cue.past and not had_year:
             day = _previous_occurrence(day, published)
-        found.append(_Found(cue.tier, day, cue.id))
+        found.append(_Found(cue.tier, day, cue.id, cue.past))
     for rel in rules.relative:
         for m in rel.regex.finditer(folded):
             if rel.days is not None:
