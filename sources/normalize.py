@@ -243,7 +243,7 @@ def normalize(
             summary=d.summary,
             published_at=published_at,
             published_estimated=estimated,
-            language=source.language,
+            language=language_of(d.title, d.summary, source.language),
             # The estimated date (fetch time) changes on every fetch; it is not an edit.
             content_hash=_digest(d.title, d.summary, d.url or "", "" if estimated else published_at.isoformat()),
             deadline=d.entry.deadline,
@@ -292,3 +292,14 @@ def _utc(moment: datetime) -> datetime:
 
 def _digest(*parts: str) -> str:
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+_KANA = re.compile(r"[\u3040-\u30ff]")
+
+
+def language_of(title: str, summary: str, declared: str) -> str:
+    """The source's language, unless the text is plainly Japanese (kana) in a source that says
+    otherwise: mixed feeds (a partner's Japanese page in an English feed) exist."""
+    if declared != "ja" and _KANA.search(title or "") or (not title and _KANA.search(summary or "")):
+        return "ja"
+    return declared

@@ -298,3 +298,12 @@ def test_japanese_rdf_feed():
     assert item.summary == "参加企業を募集します。締切：2024年12月20日"
     assert item.published_at == datetime(2024, 11, 5, 6, 0, tzinfo=timezone.utc)
     assert item.language == "ja"
+
+
+def test_plainly_japanese_entries_in_an_english_feed_are_marked_japanese():
+    from sources.normalize import language_of
+
+    assert language_of("宇宙戦略基金 第2期の公募について", "", "en") == "ja"
+    assert language_of("ESA opens InCubed call", "", "en") == "en"
+    assert language_of("Appel à projets CNES", "", "fr") == "fr"
+    assert language_of("JAXA", "", "ja") == "ja"
