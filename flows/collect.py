@@ -7,13 +7,18 @@ Where the work runs (measured in bench/collect.py, figures in bench/README.md):
 - fetches run on Prefect's thread-pool task runner, `SPACEDIGEST_WORKERS` at once; with
   `SPACEDIGEST_TASK_RUNNER=dask` they run on a Dask cluster through prefect-dask instead
   (`SPACEDIGEST_DASK_ADDRESS`, or a local cluster when unset): the scale-out path;
-- feed parsing and classification are CPU-bound and threads do not run Python in parallel; they can
-  go to a process pool (`SPACEDIGEST_PARSE_PROCESSES=N`). Off by default: measured on 2 cores with
-  200 feeds it made the flow slower (25.1 s against 16.5 s in the fetching threads).
+- on the thread runner the sources are pulled from a shared queue by `SPACEDIGEST_WORKERS` Prefect
+  tasks ("lanes") rather than one Prefect task per source: each task run costs API round trips;
+- feed parsing and classification are CPU-bound and threads do not run Python in parallel, so for
+  a catalog of 20 feeds or more they go to a process pool, one process per core when there is more
+  than one (`SPACEDIGEST_PARSE_PROCESSES=N` sets it; 0 parses in the fetching threads). Measured on
+  2 cores, 200 feeds: flow 15.3 s -> 12.4 s; on a machine already saturated by other work the pool
+  cannot help and costs a little (25.1 s against 16.5 s).
 """
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import uuid
 from concurrent.futures import Executor
@@ -132,12 +137,19 @@ def _parse_pool(processes: int) -> Executor | None:
     return ProcessPoolExecutor(max_workers=processes, mp_context=context)
 
 
-def parse_processes(settings: Settings) -> int:
-    """Parse processes for this run: SPACEDIGEST_PARSE_PROCESSES (default 0: parse in the fetching thread)."""
+def parse_processes(settings: Settings, feeds: int) -> int:
+    """Parse processes for a run with `feeds` feed sources to fetch."""
     raw = os.environ.get("SPACEDIGEST_PARSE_PROCESSES", "").strip()
-    if settings.task_runner == "dask" or not raw.isdigit():
+    if settings.task_runner == "dask":
         return 0  # Dask already spreads the work over processes
-    return int(raw)
+    if raw.isdigit():
+        return int(raw)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    # Starting the pool costs about a second of imports; a small catalog parses faster in place.
+    return cores if cores > 1 and feeds >= MIN_FEEDS_FOR_POOL else 0
+
+
+MIN_FEEDS_FOR_POOL = 20
 
 
 def interpret_feed(source: Source, body: bytes, url: str, content_type: str | None,
@@ -176,6 +188,26 @@ def _collect_feed(source: Source, url: str, validators: Validators, fetching: Fe
 
 @task(name="collect-source", cache_policy=NO_CACHE, retries=0)
 def collect_one(source: Source, url: str, validators: Validators, ctx: RunContext) -> SourceResult:
+    return _collect(source, url, validators, ctx)
+
+
+@task(name="collect-sources", cache_policy=NO_CACHE, retries=0)
+def collect_lane(work: "queue.SimpleQueue", ctx: RunContext) -> dict[int, SourceResult]:
+    """One of `SPACEDIGEST_WORKERS` lanes pulling sources from a shared queue until it is empty.
+
+    On the thread runner this replaces one Prefect task per source: with a server, each task run
+    costs several API round trips, which on 200 sources was most of a no-change run (bench/README.md).
+    The per-source record (status, error, timing) is the `fetches` table's job, not Prefect's."""
+    results = {}
+    while True:
+        try:
+            index, source, url, validators = work.get_nowait()
+        except queue.Empty:
+            return results
+        results[index] = _collect(source, url, validators, ctx)
+
+
+def _collect(source: Source, url: str, validators: Validators, ctx: RunContext) -> SourceResult:
     fetching, pool = _resources(ctx)
     home = ctx.home
     if pool is not None and source.kind == "feed":
@@ -214,6 +246,23 @@ def load_sources(settings: Settings) -> list[Source]:
     return load_catalog(settings.sources)
 
 
+def _fan_out(chosen: list[Source], states: dict[str, health.SourceState], ctx: RunContext,
+             settings: Settings) -> list[SourceResult]:
+    """Results in catalog order. Threads: a few lanes over a shared queue; Dask: a task per source
+    (the work is shipped to other processes, which cannot share a queue)."""
+    if settings.task_runner == "dask":
+        futures = [collect_one.submit(s, states[s.id].fetch_url, states[s.id].validators, ctx) for s in chosen]
+        return [f.result() for f in futures]
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for index, s in enumerate(chosen):
+        work.put((index, s, states[s.id].fetch_url, states[s.id].validators))
+    lanes = [collect_lane.submit(work, ctx) for _ in range(min(settings.max_workers, len(chosen)))]
+    by_index: dict[int, SourceResult] = {}
+    for lane in lanes:
+        by_index.update(lane.result())
+    return [by_index[i] for i in range(len(chosen))]
+
+
 def task_runner_for(settings: Settings):
     """The task runner of the collect flow: Prefect's thread pool, or Dask through prefect-dask."""
     if settings.task_runner == "dask":
@@ -247,10 +296,9 @@ def collect_flow(only: list[str] | None = None, due_only: bool = False) -> Colle
     chosen = choose_sources(catalog, states, only=only, due_only=due_only, now=started)
 
     ctx = RunContext(report.run_id, str(settings.home), settings.max_workers, settings.per_host,
-                     parse_processes(settings) if chosen else 0)
+                     parse_processes(settings, sum(s.kind == "feed" for s in chosen)))
     try:
-        futures = [collect_one.submit(s, states[s.id].fetch_url, states[s.id].validators, ctx) for s in chosen]
-        results: list[SourceResult] = [f.result() for f in futures]
+        results = _fan_out(chosen, states, ctx, settings)
     finally:
         _release(report.run_id)
 
