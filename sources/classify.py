@@ -65,7 +65,7 @@ class CategoryRule:
     id: str
     category: str
     weight: float
-    regex: re.Pattern
+    regex: "_Terms"
     title_only: bool = False  # headline verbs ("ESA selects ...") that in a body often speak of the future
 
 
@@ -73,14 +73,14 @@ class CategoryRule:
 class JapanRule:
     id: str
     reason: str
-    regex: re.Pattern
+    regex: "_Terms"
 
 
 @dataclass(frozen=True)
 class Cue:
     id: str
     tier: str  # strong | weak | cutoff
-    regex: re.Pattern
+    regex: "_Terms"
     postfix: bool  # Japanese "1月31日まで": the date comes before the cue
     past: bool  # "closed on 15 March": a year-less date is the last occurrence, not the next
     range_only: bool  # "募集期間", "open from": a deadline only as the end of a range
@@ -100,14 +100,14 @@ class Rules:
     title_factor: float
     min_score: float
     tie_order: tuple[str, ...]
-    call_to_action: re.Pattern
+    call_to_action: "_Terms"
     call_categories: frozenset[str]
     news_rule_id: str
     japan_rules: tuple[JapanRule, ...]
     japan_negation: re.Pattern  # "third countries are not eligible" does not make an item relevant
-    rolling: tuple[tuple[str, re.Pattern], ...]
+    rolling: tuple[tuple[str, "_Terms"], ...]
     cues: tuple[Cue, ...]
-    opening_cues: tuple[re.Pattern, ...]
+    opening_cues: tuple["_Terms", ...]
     relative: tuple[RelativeRule, ...]
     range_separator: re.Pattern
     blockers: tuple[re.Pattern, ...]
@@ -131,15 +131,6 @@ def _nfkc(text: str) -> str:
     return _ERA.sub(lambda m: f"{_ERA_START[m[1]] + (1 if m[2] == '元' else int(m[2]))}年", text)
 
 
-def _fold_same_length(nfkc_text: str) -> str:
-    """Lower-case, accent-free, one character per character, so offsets match `find_dates`."""
-    out = []
-    for ch in nfkc_text.translate(_PUNCT_MAP):
-        base = _latin_base(ch).lower()
-        out.append(base if len(base) == 1 else (ch.lower() if len(ch.lower()) == 1 else ch))
-    return "".join(out)
-
-
 def _latin_base(ch: str) -> str:
     """"é" -> "e"; other scripts untouched (stripping marks from "で" would make it "て")."""
     if ch < "\u00c0" or ch > "\u024f":
@@ -147,20 +138,42 @@ def _latin_base(ch: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn")
 
 
+def _folding_tables() -> tuple[dict[int, str], dict[int, str]]:
+    """Per-character tables for str.translate (fast): fold = lower-case and accent-free,
+    strip = accent-free only; both keep one character per character."""
+    fold, strip = {}, {}
+    for cp in range(0x41, 0x10000):
+        ch = chr(cp)
+        base = _latin_base(ch)
+        lowered = base.lower()
+        folded = lowered if len(lowered) == 1 else (ch.lower() if len(ch.lower()) == 1 else ch)
+        if folded != ch:
+            fold[cp] = folded
+        if len(base) == 1 and base != ch:
+            strip[cp] = base
+    return fold, strip
+
+
+_FOLD_TABLE, _STRIP_TABLE = _folding_tables()
+
+
+def _fold_same_length(nfkc_text: str) -> str:
+    """Lower-case, accent-free, one character per character, so offsets match `find_dates`."""
+    return nfkc_text.translate(_PUNCT_MAP).translate(_FOLD_TABLE)
+
+
 def _strip_accents_same_length(nfkc_text: str) -> str:
     """Accents off, case kept: `find_dates` knows "fevrier" but not "février"."""
-    out = []
-    for ch in nfkc_text:
-        base = _latin_base(ch)
-        out.append(base if len(base) == 1 else ch)
-    return "".join(out)
+    return nfkc_text.translate(_STRIP_TABLE)
 
 
 def _dates(nfkc_text: str, after: date) -> list[tuple[int, int, date, bool]]:
     return find_dates(_strip_accents_same_length(nfkc_text), after=after)
 
 
+@lru_cache(maxsize=4096)
 def _fold(text: str) -> str:
+    # cached: one enrich folds the same title and text for several questions
     return _fold_same_length(_nfkc(text))
 
 
@@ -188,11 +201,40 @@ def _term_regex(term: str) -> str:
     return body
 
 
-def _compile(terms: list[str], patterns: list[str] | None = None) -> re.Pattern:
+class _Terms:
+    """A compiled alternation of rule terms with a cheap prefilter: every match of a term contains
+    its longest literal piece, so a text holding none of the pieces is skipped without running the
+    regex (most rules match most texts not at all; this makes classification ~2x faster)."""
+
+    __slots__ = ("regex", "literals")
+
+    def __init__(self, regex: re.Pattern, literals: tuple[str, ...] | None):
+        self.regex = regex
+        self.literals = literals  # None: raw patterns present, always run the regex
+
+    def _may_match(self, text: str) -> bool:
+        return self.literals is None or any(piece in text for piece in self.literals)
+
+    def finditer(self, text: str):
+        return self.regex.finditer(text) if self._may_match(text) else iter(())
+
+    def search(self, text: str):
+        return self.regex.search(text) if self._may_match(text) else None
+
+
+def _longest_piece(term: str) -> str:
+    folded = _fold(term.strip()).rstrip("*")
+    return max(re.split(r"[\s\-]+", folded), key=len)
+
+
+def _compile(terms: list[str], patterns: list[str] | None = None) -> _Terms:
     alternatives = [_term_regex(t) for t in terms] + list(patterns or [])
     if not alternatives:
-        return re.compile(r"(?!x)x")  # matches nothing
-    return re.compile("|".join(f"(?:{a})" for a in alternatives))
+        return _Terms(re.compile(r"(?!x)x"), ())  # matches nothing
+    literals = None if patterns else tuple({_longest_piece(t) for t in terms})
+    if literals is not None and "" in literals:
+        literals = None
+    return _Terms(re.compile("|".join(f"(?:{a})" for a in alternatives)), literals)
 
 
 # --- rules file ---------------------------------------------------------------------------
