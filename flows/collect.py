@@ -21,7 +21,7 @@ import os
 import queue
 import threading
 import uuid
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -177,9 +177,14 @@ def _collect_feed(source: Source, url: str, validators: Validators, fetching: Fe
     body = fetched.body or b""
     result.bodies.append((fetched, body))
     final_url = fetched.final_url or url
+    args = (source, body, final_url, fetched.content_type, fetched.fetched_at)
     try:
-        result.announcements = pool.submit(interpret_feed, source, body, final_url, fetched.content_type,
-                                           fetched.fetched_at).result()
+        try:
+            result.announcements = pool.submit(interpret_feed, *args).result()
+        except BrokenExecutor:
+            # The pool could not start or lost a process (e.g. a script without a __main__ guard
+            # calling the flow): parse here rather than fail the source.
+            result.announcements = interpret_feed(*args)
     except SourceError as exc:
         result.error = str(exc)
     fetched.body = None
