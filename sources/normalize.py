@@ -184,11 +184,24 @@ def truncate(text: str, max_chars: int) -> str:
     return cut.rstrip(" ,;:-–—") + "…"
 
 
+class _PunctuationToSpace(dict):
+    """A str.translate table turning every Unicode punctuation character into a space, filled
+    lazily per character met (fast after the first few titles, exact for every plane)."""
+
+    def __missing__(self, codepoint: int) -> str:
+        char = chr(codepoint)
+        value = " " if unicodedata.category(char).startswith("P") else char
+        self[codepoint] = value
+        return value
+
+
+_PUNCTUATION = _PunctuationToSpace()
+
+
 def title_key(title: str) -> str:
     """A title folded for duplicate detection: NFKC, case-folded, punctuation dropped, spaces collapsed."""
     folded = unicodedata.normalize("NFKC", title or "").casefold()
-    without_punct = "".join(" " if unicodedata.category(c).startswith("P") else c for c in folded)
-    return " ".join(without_punct.split())
+    return " ".join(folded.translate(_PUNCTUATION).split())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,3 +1,6 @@
+-- Every new item is carried by the entry that created it; `new_links` are entries of other
+-- sources (or other entries) carrying items that already exist.
 INSERT INTO item_sources (source_id, entry_key, item_id, guid, url, content_hash, first_seen_at, last_seen_at)
-SELECT source_id, entry_key, item_id, guid, url, version, seen_at, seen_at
-FROM new_links;
+SELECT source_id, entry_key, item_id, guid, url, version, seen_at, seen_at FROM new_items
+UNION ALL
+SELECT source_id, entry_key, item_id, guid, url, version, seen_at, seen_at FROM new_links;
