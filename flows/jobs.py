@@ -180,20 +180,23 @@ def _load_journals(settings: Settings) -> int:
     journals = sorted(settings.outbox_dir.glob(".deliveries-*.jsonl")) if settings.outbox_dir.is_dir() else []
     if not journals:
         return 0
-    loaded = 0
+    rows = []
+    for journal in journals:
+        for line in journal.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a kill: that message is retried, never lost
+            rows.append({"digest_id": row["digest_id"], "subscriber_id": row["subscriber_id"],
+                         "status": row["status"], "delivered_at": datetime.fromisoformat(row["at"]),
+                         "message_id": row["message_id"], "error": row["error"]})
+    # The first answer per subscriber counts (a journal never holds two, but be sure).
+    unique = list({(r["digest_id"], r["subscriber_id"]): r for r in reversed(rows)}.values())
     with db.writer(settings.home) as con:
-        for journal in journals:
-            for line in journal.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    continue  # a line cut short by a kill: that message is retried, never lost
-                records.record_delivery(con, digest_id=row["digest_id"], subscriber_id=row["subscriber_id"],
-                                        status=row["status"], at=datetime.fromisoformat(row["at"]),
-                                        message_id=row["message_id"], error=row["error"])
-                loaded += 1
-            journal.unlink()
-    return loaded
+        records.record_deliveries(con, unique)
+    for journal in journals:
+        journal.unlink()
+    return len(unique)
 
 
 def digest_of_this_week(settings: Settings, now: datetime) -> str | None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from warehouse.sql import statement
 
@@ -96,9 +97,18 @@ def delivered_ids(con: duckdb.DuckDBPyConnection, digest_id: int) -> set[int]:
     return {r[0] for r in con.execute(statement("delivered"), {"digest_id": digest_id}).fetchall()}
 
 
-def record_delivery(con: duckdb.DuckDBPyConnection, *, digest_id: int, subscriber_id: int, status: str,
-                    at: datetime, message_id: str | None, error: str | None) -> None:
-    con.execute(statement("delivery_insert"), {
-        "digest_id": digest_id, "subscriber_id": subscriber_id, "status": status, "at": at,
-        "message_id": message_id, "error": error,
-    })
+_JOURNAL_SCHEMA = pa.schema([
+    ("digest_id", pa.int64()), ("subscriber_id", pa.int64()), ("status", pa.string()),
+    ("delivered_at", pa.timestamp("us", tz="UTC")), ("message_id", pa.string()), ("error", pa.string()),
+])
+
+
+def record_deliveries(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """Deliveries (dicts with the `deliveries` columns) in one statement."""
+    if not rows:
+        return
+    con.register("journal", pa.Table.from_pylist(rows, schema=_JOURNAL_SCHEMA))
+    try:
+        con.execute(statement("delivery_insert"))
+    finally:
+        con.unregister("journal")
