@@ -140,20 +140,20 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
     return report
 
 
-# Rendered once per (language, filters) with this token in the unsubscribe link, which is then
-# swapped for each subscriber's own token: 10k subscribers cost a few renders, not 10k.
-_TOKEN_SLOT = "spacedigest-subscriber-token"
-
-
 def _messages(settings: Settings, subscribers, candidates, window, now: datetime):
-    """(subscriber, message) pairs, built lazily so 10k messages never sit in memory at once."""
+    """(subscriber, message) pairs, built lazily so 10k messages never sit in memory at once.
+
+    The body is rendered once per (language, filters) and is the same for everyone in that group
+    (so it is encoded once too); what is personal sits in the headers: the address and the
+    one-click List-Unsubscribe link with the subscriber's token. The body links to the
+    unsubscribe page itself."""
     from reports import digest as dg, mail, render
 
     rendered: dict[tuple, tuple[str, str, str]] = {}
     links = {"archive": urljoin(settings.site_url, "index.html"),
              "calendar": urljoin(settings.site_url, "calendar.ics"),
              "atom": urljoin(settings.site_url, "feed.atom"),
-             "unsubscribe": mail.unsubscribe_url(settings.unsubscribe_base, _TOKEN_SLOT)}
+             "unsubscribe": settings.unsubscribe_base}
     for sub in subscribers:
         key = (sub.language, tuple(sorted(sub.organisations or ())), tuple(sorted(sub.categories or ())))
         if key not in rendered:
@@ -164,8 +164,7 @@ def _messages(settings: Settings, subscribers, candidates, window, now: datetime
                              render.render(digest, "html", links=links))
         subject, text, html = rendered[key]
         yield sub, mail.build_message(
-            subscriber=sub, subject=subject, text=text.replace(_TOKEN_SLOT, sub.token),
-            html=html.replace(_TOKEN_SLOT, sub.token), sender=settings.sender,
+            subscriber=sub, subject=subject, text=text, html=html, sender=settings.sender,
             unsubscribe_url=mail.unsubscribe_url(settings.unsubscribe_base, sub.token), now=now,
         )
 
