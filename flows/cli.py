@@ -25,6 +25,13 @@ class Fatal(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+    import warnings
+
+    if not os.environ.get("SPACEDIGEST_DEBUG"):
+        # Library warnings (bs4 guessing a parser, Prefect deprecations) are for developers;
+        # users get our one-line messages. SPACEDIGEST_DEBUG=1 shows them.
+        warnings.simplefilter("ignore")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

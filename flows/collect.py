@@ -7,8 +7,8 @@ Where the work runs (measured in bench/collect.py, figures in bench/README.md):
 - fetches run on Prefect's thread-pool task runner, `SPACEDIGEST_WORKERS` at once; with
   `SPACEDIGEST_TASK_RUNNER=dask` they run on a Dask cluster through prefect-dask instead
   (`SPACEDIGEST_DASK_ADDRESS`, or a local cluster when unset): the scale-out path;
-- on the thread runner the sources are pulled from a shared queue by `SPACEDIGEST_WORKERS` Prefect
-  tasks ("lanes") rather than one Prefect task per source: each task run costs API round trips;
+- one Prefect task per source, so each source has its own state, timing and retry in the Prefect
+  UI; a task that fails unexpectedly is retried once and then recorded as that source's failure;
 - feed parsing and classification are CPU-bound and threads do not run Python in parallel, so for
   a catalog of 20 feeds or more they go to a process pool, one process per core when there is more
   than one (`SPACEDIGEST_PARSE_PROCESSES=N` sets it; 0 parses in the fetching threads). Measured on
@@ -18,7 +18,6 @@ Where the work runs (measured in bench/collect.py, figures in bench/README.md):
 from __future__ import annotations
 
 import os
-import queue
 import threading
 import uuid
 from concurrent.futures import BrokenExecutor, Executor
@@ -30,7 +29,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.settings import Settings, load_settings
-from sources.models import Source, Validators
+from sources.models import Fetched, Source, Validators
 from sources.pipeline import SourceResult, collect_source
 from warehouse import captures, db, health, load, records
 
@@ -68,15 +67,13 @@ class Fetching:
     policy: object
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> "Fetching":
-        return cls.create(settings.max_workers, settings.per_host)
+    def create(cls, max_workers: int, per_host: int, deadline: float) -> "Fetching":
+        from dataclasses import replace
 
-    @classmethod
-    def create(cls, max_workers: int, per_host: int) -> "Fetching":
         from sources import retrieve
         from sources.robots import RobotsCache
 
-        policy = retrieve.DEFAULT_POLICY
+        policy = replace(retrieve.DEFAULT_POLICY, deadline=deadline)
         session = retrieve.new_session(policy, pool_size=max(max_workers, 4))
         limiter = retrieve.HostLimiter(per_host=per_host)
         return cls(session, limiter, RobotsCache(session=session, policy=policy, limiter=limiter), policy)
@@ -92,6 +89,7 @@ class RunContext:
     max_workers: int
     per_host: int
     parse_processes: int
+    fetch_deadline: float
 
 
 _shared_lock = threading.Lock()
@@ -104,7 +102,8 @@ def _resources(ctx: RunContext) -> tuple[Fetching, Executor | None]:
         if ctx.run_id not in _shared:
             for stale in list(_shared):  # a long-lived Dask worker: keep only the current run's
                 _close(_shared.pop(stale))
-            _shared[ctx.run_id] = (Fetching.create(ctx.max_workers, ctx.per_host), _parse_pool(ctx.parse_processes))
+            _shared[ctx.run_id] = (Fetching.create(ctx.max_workers, ctx.per_host, ctx.fetch_deadline),
+                                   _parse_pool(ctx.parse_processes))
         return _shared[ctx.run_id]
 
 
@@ -191,25 +190,10 @@ def _collect_feed(source: Source, url: str, validators: Validators, fetching: Fe
     return result
 
 
-@task(name="collect-source", cache_policy=NO_CACHE, retries=0)
+@task(name="collect-source", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def collect_one(source: Source, url: str, validators: Validators, ctx: RunContext) -> SourceResult:
+    """A source's own problems come back in the result; only a bug raises (and is retried once)."""
     return _collect(source, url, validators, ctx)
-
-
-@task(name="collect-sources", cache_policy=NO_CACHE, retries=0)
-def collect_lane(work: "queue.SimpleQueue", ctx: RunContext) -> dict[int, SourceResult]:
-    """One of `SPACEDIGEST_WORKERS` lanes pulling sources from a shared queue until it is empty.
-
-    On the thread runner this replaces one Prefect task per source: with a server, each task run
-    costs several API round trips, which on 200 sources was most of a no-change run (bench/README.md).
-    The per-source record (status, error, timing) is the `fetches` table's job, not Prefect's."""
-    results = {}
-    while True:
-        try:
-            index, source, url, validators = work.get_nowait()
-        except queue.Empty:
-            return results
-        results[index] = _collect(source, url, validators, ctx)
 
 
 def _collect(source: Source, url: str, validators: Validators, ctx: RunContext) -> SourceResult:
@@ -251,21 +235,21 @@ def load_sources(settings: Settings) -> list[Source]:
     return load_catalog(settings.sources)
 
 
-def _fan_out(chosen: list[Source], states: dict[str, health.SourceState], ctx: RunContext,
-             settings: Settings) -> list[SourceResult]:
-    """Results in catalog order. Threads: a few lanes over a shared queue; Dask: a task per source
-    (the work is shipped to other processes, which cannot share a queue)."""
-    if settings.task_runner == "dask":
-        futures = [collect_one.submit(s, states[s.id].fetch_url, states[s.id].validators, ctx) for s in chosen]
-        return [f.result() for f in futures]
-    work: queue.SimpleQueue = queue.SimpleQueue()
-    for index, s in enumerate(chosen):
-        work.put((index, s, states[s.id].fetch_url, states[s.id].validators))
-    lanes = [collect_lane.submit(work, ctx) for _ in range(min(settings.max_workers, len(chosen)))]
-    by_index: dict[int, SourceResult] = {}
-    for lane in lanes:
-        by_index.update(lane.result())
-    return [by_index[i] for i in range(len(chosen))]
+def _fan_out(chosen: list[Source], states: dict[str, health.SourceState], ctx: RunContext) -> list[SourceResult]:
+    """One task per source, results in catalog order. A task that still fails after its retry
+    becomes that source's error: one bad source never stops the run."""
+    futures = [collect_one.submit(s, states[s.id].fetch_url, states[s.id].validators, ctx) for s in chosen]
+    results = []
+    for source, future in zip(chosen, futures):
+        outcome = future.result(raise_on_failure=False)
+        if isinstance(outcome, SourceResult):
+            results.append(outcome)
+            continue
+        reason = " ".join(str(outcome).split())[:300]
+        fetched = Fetched(source.id, states[source.id].fetch_url, "error", datetime.now(timezone.utc),
+                          error=f"internal error: {type(outcome).__name__}: {reason}")
+        results.append(SourceResult(source, fetched, error=fetched.error))
+    return results
 
 
 def task_runner_for(settings: Settings):
@@ -301,9 +285,9 @@ def collect_flow(only: list[str] | None = None, due_only: bool = False) -> Colle
     chosen = choose_sources(catalog, states, only=only, due_only=due_only, now=started)
 
     ctx = RunContext(report.run_id, str(settings.home), settings.max_workers, settings.per_host,
-                     parse_processes(settings, sum(s.kind == "feed" for s in chosen)))
+                     parse_processes(settings, sum(s.kind == "feed" for s in chosen)), settings.fetch_deadline)
     try:
-        results = _fan_out(chosen, states, ctx, settings)
+        results = _fan_out(chosen, states, ctx)
     finally:
         _release(report.run_id)
 

@@ -20,6 +20,7 @@ class Settings:
     max_workers: int  # concurrent fetches
     per_host: int  # concurrent requests to one host
     capture_days: int  # raw captures kept this long
+    fetch_deadline: float  # seconds one fetch may take in all (retries and redirects included)
     task_runner: str  # threads | dask
     dask_address: str | None
 
@@ -56,6 +57,7 @@ def load_settings() -> Settings:
         max_workers=_int("SPACEDIGEST_WORKERS", 16),
         per_host=_int("SPACEDIGEST_PER_HOST", 4),
         capture_days=_int("SPACEDIGEST_CAPTURE_DAYS", 180),
+        fetch_deadline=float(_int("SPACEDIGEST_FETCH_DEADLINE", 60)),
         task_runner=env("SPACEDIGEST_TASK_RUNNER") or "threads",
         dask_address=env("SPACEDIGEST_DASK_ADDRESS") or None,
     )
