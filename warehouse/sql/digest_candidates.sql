@@ -1,15 +1,21 @@
 -- Candidates for a digest window [$start, $end): items first seen in it and items whose deadline
--- changed in it. reports.digest.select_items decides what is shown.
+-- changed in it. reports.digest.select_items decides what is shown. Everything is narrowed to
+-- those items first, so the cost follows the week, not the years of history.
 WITH changed AS (
     SELECT item_id, arg_min(old_deadline, changed_at) AS previous_deadline
     FROM item_revisions
     WHERE old_deadline IS DISTINCT FROM new_deadline
       AND changed_at >= $start AND changed_at < $end
     GROUP BY item_id
+), picked AS (
+    SELECT id FROM items WHERE first_seen_at >= $start AND first_seen_at < $end
+    UNION
+    SELECT item_id FROM changed
 ), carried AS (
-    SELECT item_id, list(DISTINCT source_id ORDER BY source_id) AS source_ids
-    FROM item_sources
-    GROUP BY item_id
+    SELECT x.item_id, list(DISTINCT x.source_id ORDER BY x.source_id) AS source_ids
+    FROM item_sources x
+    JOIN picked p ON p.id = x.item_id
+    GROUP BY x.item_id
 )
 SELECT i.id, i.title, i.url, coalesce(i.summary, '') AS summary, i.organisation,
        coalesce(c.source_ids, [i.source_id]) AS source_ids,
@@ -18,8 +24,7 @@ SELECT i.id, i.title, i.url, coalesce(i.summary, '') AS summary, i.organisation,
        i.japan_relevant, i.japan_reason, i.published_estimated, i.opening_date,
        ch.item_id IS NOT NULL AS deadline_changed, ch.previous_deadline, coalesce(i.language, 'en') AS language
 FROM items i
+JOIN picked p ON p.id = i.id
 LEFT JOIN changed ch ON ch.item_id = i.id
 LEFT JOIN carried c ON c.item_id = i.id
-WHERE (i.first_seen_at >= $start AND i.first_seen_at < $end)
-   OR ch.item_id IS NOT NULL
 ORDER BY i.published_at DESC;

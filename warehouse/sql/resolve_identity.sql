@@ -12,6 +12,9 @@ WITH by_guid AS (
     FROM stage s JOIN items i ON i.url = s.url AND i.title = s.title
     WHERE s.url IS NOT NULL
     GROUP BY s.row_no
+), window_start AS (
+    -- a constant bound lets DuckDB skip old row groups of `items` (zone maps) for this rule
+    SELECT min(published_at) - to_seconds($title_window_s) AS since FROM stage
 ), by_title AS (
     SELECT s.row_no, min(i.id) AS item_id
     FROM stage s JOIN items i
@@ -19,6 +22,7 @@ WITH by_guid AS (
      AND i.source_id <> s.source_id
      AND abs(epoch(i.published_at) - epoch(s.published_at)) <= $title_window_s
     WHERE length(s.title_key) >= $title_min_len
+      AND i.published_at >= (SELECT since FROM window_start)
     GROUP BY s.row_no
 )
 SELECT s.row_no,
