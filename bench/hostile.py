@@ -18,11 +18,8 @@ lost, duplicates, unsafe output. Exit 0 when the goal is met (every case handled
 from __future__ import annotations
 
 import argparse
-import asyncio
-import csv
 import email
 import email.policy
-import io
 import json
 import os
 import re
@@ -474,7 +471,6 @@ def _combine(*checks: Callable[[Path], list[str]]) -> Callable[[Path], list[str]
 
 
 def feed_cases() -> list[FeedCase]:
-    now = rfc822()
     cases: list[FeedCase] = []
     add = cases.append
 

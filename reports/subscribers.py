@@ -8,7 +8,6 @@ import reports each bad row by number while importing the others.
 from __future__ import annotations
 
 import csv
-import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field

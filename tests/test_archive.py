@@ -14,29 +14,13 @@ from bs4 import BeautifulSoup
 
 from reports.archive import SITE_LINKS, atom_feed, calendar, page_name, site_entry, write_site
 from reports.digest import DigestItem, build_digest, week_window
+from tests import factories
 
 UTC = timezone.utc
 
 
 def make_item(id: str, **overrides) -> DigestItem:
-    fields = dict(
-        id=id,
-        title=f"Announcement {id}",
-        url=f"https://www.esa.int/{id}",
-        summary="A summary.",
-        organisation="ESA",
-        source_ids=["esa-topnews"],
-        published_at=datetime(2024, 11, 19, 9, tzinfo=UTC),
-        first_seen_at=datetime(2024, 11, 19, 10, tzinfo=UTC),
-        category="funding",
-        deadline=None,
-        deadline_kind="none",
-        status="unknown",
-        japan_relevant=False,
-        japan_reason=None,
-    )
-    fields.update(overrides)
-    return DigestItem(**fields)
+    return factories.make_item(id, **{"category": "funding", **overrides})
 
 
 ITEMS = [

@@ -7,7 +7,6 @@ import pytest
 
 from reports.digest import (
     CATEGORY_LABELS,
-    DigestItem,
     Window,
     build_digest,
     category_label,
@@ -15,6 +14,7 @@ from reports.digest import (
     week_window,
     window_since,
 )
+from tests.factories import make_item
 
 UTC = timezone.utc
 
@@ -23,25 +23,6 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def make_item(id: str, **overrides) -> DigestItem:
-    fields = dict(
-        id=id,
-        title=f"Announcement {id}",
-        url=f"https://www.esa.int/{id}",
-        summary="Summary.",
-        organisation="ESA",
-        source_ids=["esa-topnews"],
-        published_at=utc(2024, 11, 19, 9),
-        first_seen_at=utc(2024, 11, 19, 10),
-        category="other",
-        deadline=None,
-        deadline_kind="none",
-        status="unknown",
-        japan_relevant=False,
-        japan_reason=None,
-    )
-    fields.update(overrides)
-    return DigestItem(**fields)
 
 
 # ------------------------------------------------------------------ ISO weeks in Tokyo time

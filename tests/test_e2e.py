@@ -8,7 +8,6 @@ import email.policy
 import json
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from pathlib import Path
 
 import pytest
 

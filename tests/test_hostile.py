@@ -50,7 +50,7 @@ def test_hostile_sources_fail_alone_and_nothing_unsafe_is_rendered(bench):
     chosen.append(hostile.FeedCase("long-title", {"feed": {"body": hostile.rss([hostile.rss_item(
         "Long " + "title " * 20_000, "http://l.example.org/1", "l1", summary="word " * 100_000)])}},
         [{"id": "case", "path": "feed"}], {"case": 1}))
-    sources, expect, must_fail, checks = [{"id": "healthy", "url": server.add("/all/healthy", body=hostile.healthy_feed("all"))}], {}, {}, []
+    sources, expect, must_fail = [{"id": "healthy", "url": server.add("/all/healthy", body=hostile.healthy_feed("all"))}], {}, {}
     for case in chosen:
         urls = hostile._register(server, case)
         for s in case.sources:

@@ -9,6 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from reports.digest import DigestItem, build_digest, week_window, window_since
+from tests.factories import make_item
 from reports.render import render, safe_url, subject, wrap_text, write_reports
 
 UTC = timezone.utc
@@ -17,25 +18,6 @@ GENERATED = datetime(2024, 11, 24, 23, 0, tzinfo=UTC)  # Monday 25 Nov 08:00 JST
 TODAY = date(2024, 11, 25)
 
 
-def make_item(id: str, **overrides) -> DigestItem:
-    fields = dict(
-        id=id,
-        title=f"Announcement {id}",
-        url=f"https://www.esa.int/{id}",
-        summary="A summary of the announcement.",
-        organisation="ESA",
-        source_ids=["esa-topnews"],
-        published_at=datetime(2024, 11, 19, 9, tzinfo=UTC),
-        first_seen_at=datetime(2024, 11, 19, 10, tzinfo=UTC),
-        category="other",
-        deadline=None,
-        deadline_kind="none",
-        status="unknown",
-        japan_relevant=False,
-        japan_reason=None,
-    )
-    fields.update(overrides)
-    return DigestItem(**fields)
 
 
 def sample_items() -> list[DigestItem]:

@@ -3,7 +3,6 @@ layout or forbid robots, duplicates across feeds, edits between collects, source
 backoff, staff sessions left open, reprocessing from raw captures, scheduling."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,7 +10,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
-import pytest
 
 from sources.catalog import dump_catalog, load_catalog
 from tests.conftest import FIXTURES
