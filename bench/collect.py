@@ -18,17 +18,18 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import prefect_server  # noqa: E402
 VENV_BIN = Path(sys.executable).parent
 SPACEDIGEST = VENV_BIN / "spacedigest"
 PREFECT = VENV_BIN / "prefect"
@@ -92,36 +93,6 @@ def start_feed_server(feeds: int, latency: float, hosts: int, real: bool) -> tup
             return proc, urls
         urls.append(line)
     raise RuntimeError("the feed server exited before it was ready")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_prefect_server(workdir: Path) -> tuple[subprocess.Popen, str]:
-    """`prefect server start` with its own PREFECT_HOME; returns once /api/health answers."""
-    port = free_port()
-    env = _base_env()
-    env["PREFECT_HOME"] = str(workdir / "prefect-server-home")
-    env.pop("PREFECT_API_URL", None)
-    log = open(workdir / "prefect-server.log", "wb")
-    proc = subprocess.Popen([str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    api = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prefect server exited ({proc.returncode}); see {workdir / 'prefect-server.log'}")
-        try:
-            with urllib.request.urlopen(f"{api}/health", timeout=1) as response:
-                if response.status == 200:
-                    return proc, api
-        except OSError:
-            time.sleep(0.3)
-    proc.terminate()
-    raise RuntimeError("prefect server did not answer within 90 s")
 
 
 def stop(proc: subprocess.Popen, group: bool = False) -> None:
@@ -215,14 +186,14 @@ def run(feeds: int = 200, latency: float = 0.1, workers: int = 16, hosts: int = 
         extra_env: dict[str, str] | None = None) -> list[Run]:
     workdir = Path(tempfile.mkdtemp(prefix="spacedigest-bench-collect-"))
     feed_server, urls = start_feed_server(feeds, latency, hosts, real)
-    prefect_server = None
+    prefect_proc = None
     runs: list[Run] = []
     try:
         catalog = write_catalog(urls, workdir / "catalog.toml")
         urls_file = workdir / "urls.txt"
         urls_file.write_text("\n".join(urls))
         if "server" in modes:
-            prefect_server, api = start_prefect_server(workdir)
+            prefect_proc, api = prefect_server.start(workdir / "prefect-server-home")
             home = workdir / "home-server"
             home.mkdir()
             runs.append(spacedigest_collect("spacedigest, Prefect server", catalog, home, api_url=api,
@@ -241,8 +212,8 @@ def run(feeds: int = 200, latency: float = 0.1, workers: int = 16, hosts: int = 
             runs.append(reader_update(f"reader, {workers} workers", urls_file, db, workers))
             runs.append(reader_update("  rerun, all 304", urls_file, db, workers))
     finally:
-        if prefect_server is not None:
-            stop(prefect_server, group=True)
+        if prefect_proc is not None:
+            prefect_server.stop(prefect_proc)
         stop(feed_server)
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -46,6 +46,7 @@ import lxml.html
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests import prefect_server  # noqa: E402
 from tests.httpserver import FixtureServer, MiB, gzip_bomb  # noqa: E402
 
 CLI = str(ROOT / ".venv" / "bin" / "spacedigest")
@@ -178,37 +179,6 @@ class Run:
 
 
 PREFECT_API: dict[str, str] = {}  # filled by main(): one Prefect server shared by every case, as scheduled runs have
-
-
-def prefect_server(workdir: Path) -> tuple[subprocess.Popen, str]:
-    """`prefect server start` on a free port; returns once /api/health answers. Without it every
-    `collect` starts Prefect's temporary server, which takes 10+ s and times out when several start at once."""
-    import socket
-    import urllib.request
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPACEDIGEST_", "PREFECT_"))}
-    env.update(PREFECT_HOME=str(workdir / "prefect-server"), DO_NOT_TRACK="1", PREFECT_UI_ENABLED="false",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_SERVER_LOGGING_LEVEL="WARNING")
-    log = open(workdir / "prefect-server.log", "wb")
-    proc = subprocess.Popen([str(Path(CLI).with_name("prefect")), "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    api = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prefect server exited ({proc.returncode}); see {workdir / 'prefect-server.log'}")
-        try:
-            with urllib.request.urlopen(f"{api}/health", timeout=1) as response:
-                if response.status == 200:
-                    return proc, api
-        except OSError:
-            time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGTERM)
-    raise RuntimeError("prefect server did not answer within 120 s")
 
 
 def env_for(home: Path, catalog: Path | None = None, **extra: str) -> dict[str, str]:
@@ -1238,17 +1208,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     prefect = None
     if not args.cold and not args.list:
-        prefect, PREFECT_API["url"] = prefect_server(workdir)
+        # One server shared by every case: without it every `collect` starts Prefect's temporary
+        # server, which takes 10+ s and times out when several start at once.
+        prefect, PREFECT_API["url"] = prefect_server.start(workdir / "prefect-server")
         print(f"prefect server ready ({time.monotonic() - started:.0f} s)", flush=True)
     try:
         rows = _run_all(args, workdir)
     finally:
         if prefect is not None:
-            os.killpg(prefect.pid, signal.SIGTERM)
-            try:
-                prefect.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(prefect.pid, signal.SIGKILL)
+            prefect_server.stop(prefect)
     if rows is None:
         return 0
     if args.keep:

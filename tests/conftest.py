@@ -28,11 +28,9 @@ def http_server():
 
 
 def _free_port() -> int:
-    import socket
+    from tests.prefect_server import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()
 
 
 @pytest.fixture(scope="session")
@@ -41,43 +39,13 @@ def prefect_api(tmp_path_factory):
 
     Yields the API URL; tests pass it to the `spacedigest` processes they start.
     """
-    import os
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    from tests import prefect_server
 
-    home = tmp_path_factory.mktemp("prefect-home")
-    port = _free_port()
-    env = dict(os.environ, PREFECT_HOME=str(home), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_SERVER_LOGGING_LEVEL="WARNING", PREFECT_UI_ENABLED="false")
-    env.pop("PREFECT_API_URL", None)
-    prefect = Path(sys.executable).with_name("prefect")
-    log = open(home / "server.log", "w")
-    proc = subprocess.Popen([str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"prefect server did not start; see {home / 'server.log'}")
-        time.sleep(0.3)
+    proc, url = prefect_server.start(tmp_path_factory.mktemp("prefect-home"))
     try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        prefect_server.stop(proc)
 
 
 @pytest.fixture
