@@ -5,7 +5,7 @@ a selector or rule fix, or to restore items.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 
 from flows.settings import Settings
@@ -39,7 +39,7 @@ def reprocess(settings: Settings, *, only: list[str] | None = None) -> Reprocess
             if source is None:
                 continue
             pages, details, listing_url, fetched_at = [], {}, None, None
-            for _, _, role, url, content_type, key, started_at in group:
+            for _, _, role, url, content_type, key, started_at, requested_url in group:
                 body = captures.load(settings.home, key)
                 if body is None:
                     report.missing += 1
@@ -51,7 +51,10 @@ def reprocess(settings: Settings, *, only: list[str] | None = None) -> Reprocess
 
                         details[url] = parse_detail(body, url=url, source=source)
                     else:
-                        pages.append(parse_body(source, body, url=url, content_type=content_type))
+                        # a JSON source read from its fallback feed that day
+                        fallback = source.options.get("fallback_url")
+                        as_read = replace(source, kind="feed") if fallback and requested_url == fallback else source
+                        pages.append(parse_body(as_read, body, url=url, content_type=content_type))
                         listing_url = listing_url or url
                         fetched_at = fetched_at or started_at
                 except SourceError as exc:

@@ -95,7 +95,28 @@ def _with_detail(entry: Entry, detail: Entry | None) -> Entry:
 
 def collect_source(source: Source, *, url: str | None = None, validators: Validators | None = None,
                    policy=None, session=None, limiter=None, robots=None) -> SourceResult:
-    """Fetch and interpret one source. Never raises for the source's own problems."""
+    """Fetch and interpret one source. Never raises for the source's own problems.
+
+    A JSON source with a `fallback_url` (a WordPress site's /feed/) is read from that feed when
+    its API fails; the error of the API is kept in the result's note, not lost."""
+    result = _collect_primary(source, url=url, validators=validators, policy=policy, session=session,
+                              limiter=limiter, robots=robots)
+    fallback = source.options.get("fallback_url")
+    if result.error is None or source.kind != "json" or not fallback:
+        return result
+    feed_source = replace(source, kind="feed", url=fallback)
+    backup = _collect_primary(feed_source, url=fallback, validators=None, policy=policy, session=session,
+                              limiter=limiter, robots=robots)
+    backup.source = source
+    backup.extra_fetches.insert(0, ("primary", result.fetched))
+    backup.bodies = result.bodies + backup.bodies
+    if backup.error is not None:
+        backup.error = f"{result.error}; fallback feed {fallback}: {backup.error}"
+    return backup
+
+
+def _collect_primary(source: Source, *, url: str | None, validators: Validators | None,
+                     policy, session, limiter, robots) -> SourceResult:
     from sources import retrieve
 
     policy = policy or retrieve.DEFAULT_POLICY

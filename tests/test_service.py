@@ -206,3 +206,25 @@ def test_a_second_run_in_the_same_week_sends_nothing_again(cli, http_server, tmp
     assert second.returncode == 0, second.stdout + second.stderr
     assert "digest: skipped" in second.stdout
     assert len(list((cli.home / "outbox").glob("*.eml"))) == 1
+
+
+def test_a_wordpress_source_falls_back_to_its_feed_when_the_api_fails(cli, http_server, tmp_path):
+    harwell = BUILTIN["harwell-news"]
+    http_server.add("/wp-json/wp/v2/posts", status=500, body=b"database error")
+    http_server.add("/feed/", body=fresh_feed(datetime.now(timezone.utc), n=3))
+    env = write_catalog(tmp_path, [replace(harwell, url=http_server.url("/wp-json/wp/v2/posts"),
+                                           options={**harwell.options, "fallback_url": http_server.url("/feed/")})])
+    run = cli("collect", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert query_json(cli, "select count(*) as n from items where source_id = 'harwell-news'") == [{"n": 3}]
+    roles = query_json(cli, "select role, status from fetches order by id")
+    assert roles == [{"role": "listing", "status": "ok"}, {"role": "primary", "status": "error"}]
+
+    import duckdb
+
+    con = duckdb.connect(str(cli.home / "warehouse.duckdb"))
+    con.execute("DELETE FROM items")
+    con.execute("DELETE FROM item_sources")
+    con.close()
+    assert cli("reprocess", env=env).returncode == 0
+    assert query_json(cli, "select count(*) as n from items") == [{"n": 3}]
