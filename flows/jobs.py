@@ -70,6 +70,7 @@ def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[st
             site_entries.append(archive.site_entry(digest))
         digest_id = records.record_digest(con, label=window.label, start=window.start, end=window.end,
                                           created_at=now, item_count=len(items), paths=paths)
+        _log_run(con, "digest", now, status="ok", message=f"{window.label}: {len(items)} items")
     site = settings.reports_dir / "site"
     archive.write_site(site, site_entries)
     archive.write_site(site, [], feed=archive.atom_feed(archive.known_entries(site), site_url=settings.site_url),
@@ -136,7 +137,9 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
             deliver.deliver_all(jobs, transport, on_result)
         finally:
             out.flush()
-    _load_journals(settings)
+    status = "partial" if report.failed or report.rejected else "ok"
+    _load_journals(settings, run=("send", now, status, f"{report.label}: sent {report.sent}, rejected "
+                                                      f"{len(report.rejected)}, failed {len(report.failed)}"))
     return report
 
 
@@ -174,10 +177,20 @@ def _journal_path(settings: Settings, digest_id: int) -> Path:
     return settings.outbox_dir / f".deliveries-{digest_id}.jsonl"
 
 
-def _load_journals(settings: Settings) -> int:
-    """Move delivery journals (this send's, or a killed one's) into the warehouse."""
+def _log_run(con, kind: str, started: datetime, *, status: str, message: str) -> None:
+    """A `runs` row for a job that is not a flow of its own (digest, send)."""
+    import uuid
+
+    run_id = str(uuid.uuid4())
+    records.start_run(con, run_id, kind, started)
+    records.finish_run(con, run_id, finished_at=datetime.now(timezone.utc), status=status, message=message)
+
+
+def _load_journals(settings: Settings, run: tuple[str, datetime, str, str] | None = None) -> int:
+    """Move delivery journals (this send's, or a killed one's) into the warehouse, and log the
+    send's run (kind, started, status, message) in the same short write."""
     journals = sorted(settings.outbox_dir.glob(".deliveries-*.jsonl")) if settings.outbox_dir.is_dir() else []
-    if not journals:
+    if not journals and run is None:
         return 0
     rows = []
     for journal in journals:
@@ -193,6 +206,9 @@ def _load_journals(settings: Settings) -> int:
     unique = list({(r["digest_id"], r["subscriber_id"]): r for r in reversed(rows)}.values())
     with db.writer(settings.home) as con:
         records.record_deliveries(con, unique)
+        if run is not None:
+            kind, started, status, message = run
+            _log_run(con, kind, started, status=status, message=message)
     for journal in journals:
         journal.unlink()
     return len(unique)
