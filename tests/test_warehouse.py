@@ -153,3 +153,16 @@ def test_a_staff_session_left_open_never_blocks_a_load(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_items_deleted_by_hand_come_back_when_loaded_again(tmp_path):
+    batch = [ann(key=f"k{i}", title=f"Call {i} for proposals in space", url=f"https://e.int/{i}", guid=f"g{i}")
+             for i in range(5)]
+    with db.writer(tmp_path) as con:
+        load.load_announcements(con, batch, seen_at=NOW)
+        con.execute("DELETE FROM items")  # item_sources left behind, as a hurried DELETE would
+        stats = load.load_announcements(con, batch, seen_at=NOW)
+        assert stats.total_new == 5
+        assert count(con, "SELECT count(*) FROM items") == 5
+        assert count(con, "SELECT count(*) FROM item_sources") == 5
+        assert count(con, "SELECT count(*) FROM item_sources WHERE item_id NOT IN (SELECT id FROM items)") == 0

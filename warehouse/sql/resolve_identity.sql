@@ -2,9 +2,12 @@
 -- The loader applies the rules in this order: same entry of the same source; the same guid seen
 -- in another source; the same canonical URL and title; the same normalized title from another
 -- source published within a few days (a re-post with new guid and link).
-WITH by_guid AS (
+WITH links AS (
+    -- links to items that still exist (staff may have deleted items; reprocess restores them)
+    SELECT x.* FROM item_sources x WHERE x.item_id IN (SELECT id FROM items)
+), by_guid AS (
     SELECT s.row_no, min(x.item_id) AS item_id
-    FROM stage s JOIN item_sources x ON x.guid = s.guid AND x.source_id <> s.source_id
+    FROM stage s JOIN links x ON x.guid = s.guid AND x.source_id <> s.source_id
     WHERE s.guid IS NOT NULL
     GROUP BY s.row_no
 ), by_url_title AS (
@@ -32,7 +35,7 @@ SELECT s.row_no,
        u.item_id        AS by_url_title,
        t.item_id        AS by_title
 FROM stage s
-LEFT JOIN item_sources k ON k.source_id = s.source_id AND k.entry_key = s.entry_key
+LEFT JOIN links k ON k.source_id = s.source_id AND k.entry_key = s.entry_key
 LEFT JOIN by_guid g      ON g.row_no = s.row_no
 LEFT JOIN by_url_title u ON u.row_no = s.row_no
 LEFT JOIN by_title t     ON t.row_no = s.row_no
