@@ -7,19 +7,20 @@ BIN    := $(VENV)/bin
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q --upgrade pip
 
 # Re-install only when the project definition changes.
+# PYTHONWARNINGS: setuptools' notes to packagers are not for someone running `make run`.
 $(VENV)/.installed-run: $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e .
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e .
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e '.[test]'
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e '.[test]'
 	touch $@
 
 $(VENV)/.installed-bench: $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e '.[test,bench]'
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e '.[test,bench]'
 	touch $@
 
 run: $(VENV)/.installed-run

@@ -107,11 +107,13 @@ def collect_source(source: Source, *, url: str | None = None, validators: Valida
     feed_source = replace(source, kind="feed", url=fallback)
     backup = _collect_primary(feed_source, url=fallback, validators=None, policy=policy, session=session,
                               limiter=limiter, robots=robots)
+    if backup.error is not None:  # both failed: report the API, name the fallback too
+        result.error = f"{result.error}; fallback feed {fallback}: {backup.error}"
+        result.extra_fetches.append(("fallback", backup.fetched))
+        return result
     backup.source = source
     backup.extra_fetches.insert(0, ("primary", result.fetched))
     backup.bodies = result.bodies + backup.bodies
-    if backup.error is not None:
-        backup.error = f"{result.error}; fallback feed {fallback}: {backup.error}"
     return backup
 
 
