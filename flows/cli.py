@@ -46,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("spacedigest: interrupted", file=sys.stderr)
         return EXIT_FATAL
+    except BrokenPipeError:
+        # the reader of our output went away (`… | head`): not an error worth a message
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # the last line of defence: one line, never a traceback
         print(f"spacedigest: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FATAL
