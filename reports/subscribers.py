@@ -127,9 +127,22 @@ def make_subscriber(email, name="", language="ja", organisations=(), categories=
         name=clean_name(name if isinstance(name, str) else ""),
         language=normalize_language(language),
         organisations=_clean_list("organisations", organisations),
-        categories=_clean_list("categories", categories),
+        categories=_known_categories(_clean_list("categories", categories)),
         token=secrets.token_urlsafe(24),
     )
+
+
+def _known_categories(categories: list[str]) -> list[str]:
+    """A misspelt category would silently filter a subscriber's digest down to nothing."""
+    from sources.classify import CATEGORIES
+
+    # "events", "tenders": the plural a person naturally types means the category
+    wanted = [c.lower() if c.lower() in CATEGORIES or c.lower()[:-1] not in CATEGORIES else c.lower()[:-1]
+              for c in categories]
+    unknown = [c for c in wanted if c not in CATEGORIES]
+    if unknown:
+        raise InvalidSubscriber("categories", unknown[0], f"unknown category; expected one of {', '.join(CATEGORIES)}")
+    return wanted
 
 
 def decode_csv(data: bytes) -> str:

@@ -64,7 +64,7 @@ def test_make_subscriber_validates_and_fills_defaults():
     s = make_subscriber("Jane.Doe@Example.org", name="  Jane   Doe ", language="EN",
                         organisations="ESA; CNES ;;esa", categories=["funding", " events "])
     assert s == Subscriber(email="jane.doe@example.org", name="Jane Doe", language="en",
-                           organisations=["ESA", "CNES"], categories=["funding", "events"], token=s.token)
+                           organisations=["ESA", "CNES"], categories=["funding", "event"], token=s.token)
     assert s.active and s.id is None
     assert make_subscriber("a@example.com").language == "ja"
     assert make_subscriber("a@example.com", language="").language == "ja"
@@ -176,3 +176,9 @@ def test_decode_csv_reads_utf8_and_japanese_excel_exports():
     assert decode_csv("email\n".encode("utf-8-sig")) == "email\n"
     with pytest.raises(InvalidSubscriber, match="save the file as UTF-8"):
         decode_csv(b"email\n\x81\x00\xff\xfe")
+
+
+def test_categories_must_be_known_and_plurals_are_understood():
+    assert make_subscriber("a@example.org", categories=["Tenders", "event"]).categories == ["tender", "event"]
+    with pytest.raises(InvalidSubscriber, match="unknown category"):
+        make_subscriber("a@example.org", categories=["fundng"])
