@@ -6,6 +6,13 @@ blind1 was used to tune the rules, so it must meet the issue's targets. blind2 a
 tuned on; their thresholds are what their first runs honestly reached (blind2: category 97.5%,
 deadline 97.5%; blind3: category 86.7%, deadline 93.3%), so a rule change that makes the classifier
 generalise worse fails here even if the tuned sets still pass.
+
+blind4 (60 items, written blind with fetch time 2026-04-15) first ran at category 88.3%, deadline
+100%: the misses were a networking evening, a policy consultation read as procurement, a prize
+challenge read as an accelerator, an annual report, an appointment, a French SME support scheme
+("accompagnement") and a membership drive. The rules were then generalised for those kinds of
+item (not the items), so blind4 is tuned on too; its thresholds are what it reaches after tuning
+less one item of slack.
 """
 from __future__ import annotations
 
@@ -29,6 +36,7 @@ THRESHOLDS = [
     ("blind1", 0.90, 0.95, 0.90),  # tuned on: the issue's targets
     ("blind2", 0.95, 0.95, 0.90),  # unseen until the end: first run 97.5% / 97.5%
     ("blind3", 0.85, 0.90, 0.90),  # written after the rule changes: first run 86.7% / 93.3%
+    ("blind4", 0.98, 0.98, 0.98),  # first run 88.3% / 100%; after tuning 100% / 100% (Japan 100%)
 ]
 
 
