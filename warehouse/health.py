@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from sources.models import Fetched, Source, Validators
-from warehouse.sql import statement, statements
+from warehouse.sql import run_with, statement, transaction
 
 # A healthy source is checked again after this long (the daily collection).
 CHECK_INTERVAL = timedelta(hours=20)
@@ -96,17 +96,8 @@ def sync_sources(con: duckdb.DuckDBPyConnection, catalog: list[Source], *, now: 
         ("kind", pa.string()), ("url", pa.string()), ("language", pa.string()), ("enabled", pa.bool_()),
         ("expected_period_days", pa.int32()),
     ])
-    con.register("catalog", pa.Table.from_pylist(rows, schema=schema))
-    try:
-        con.execute("BEGIN TRANSACTION")
-        for sql in statements("sync_sources"):
-            con.execute(sql, {"now": now} if "$now" in sql else None)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("catalog")
+    with transaction(con):
+        run_with(con, "sync_sources", {"now": now}, catalog=pa.Table.from_pylist(rows, schema=schema))
 
 
 def source_states(con: duckdb.DuckDBPyConnection) -> dict[str, SourceState]:
@@ -148,20 +139,12 @@ def fetch_row(run_id: str, fetched: Fetched, *, status: str, error: str | None, 
 
 def record(con: duckdb.DuckDBPyConnection, fetch_rows: list[dict], outcomes: list[SourceOutcome]) -> None:
     """Write the fetch log and the health updates of one run in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         if fetch_rows:
-            con.register("fetch_log", pa.Table.from_pylist(fetch_rows, schema=_FETCH_SCHEMA))
-            con.execute(statement("record_fetches"))
-            con.unregister("fetch_log")
+            run_with(con, "record_fetches", fetch_log=pa.Table.from_pylist(fetch_rows, schema=_FETCH_SCHEMA))
         if outcomes:
-            con.register("outcome", pa.Table.from_pylist([asdict(o) for o in outcomes], schema=_OUTCOME_SCHEMA))
-            con.execute(statement("update_health"))
-            con.unregister("outcome")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+            run_with(con, "update_health",
+                     outcome=pa.Table.from_pylist([asdict(o) for o in outcomes], schema=_OUTCOME_SCHEMA))
 
 
 def needing_attention(con: duckdb.DuckDBPyConnection) -> tuple[int, list[dict]]:

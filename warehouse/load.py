@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from sources.models import Announcement
 from sources.normalize import title_key
-from warehouse.sql import statement, statements
+from warehouse.sql import run_with, statement, transaction
 
 # The same normalized title from two sources within this many days is one announcement.
 TITLE_WINDOW_DAYS = 3
@@ -122,15 +122,10 @@ def load_announcements(con: duckdb.DuckDBPyConnection, batch: list[Announcement]
         ],
         schema=_STAGE_SCHEMA,
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.register("stage", stage)
-        matches = con.execute(
-            statement("resolve_identity"),
-            {"title_window_s": TITLE_WINDOW_DAYS * 86400, "title_min_len": TITLE_MIN_LEN},
-        ).fetchall()
-        con.unregister("stage")
-
+    with transaction(con):
+        matches = run_with(con, "resolve_identity",
+                           {"title_window_s": TITLE_WINDOW_DAYS * 86400, "title_min_len": TITLE_MIN_LEN},
+                           stage=stage)
         new_items, new_links, edits, seen = [], [], [], []
         # Items created earlier in this same batch, by the same identity rules.
         batch_guid: dict[str, tuple[str, str]] = {}  # guid -> (source_id, item_id)
@@ -171,32 +166,20 @@ def load_announcements(con: duckdb.DuckDBPyConnection, batch: list[Announcement]
                 new_links.append(_row(a, item_id, seen_at, tkey, versions[row_no]))
 
         if new_items or new_links:
-            con.register("new_items", _table(new_items))
-            con.register("new_links", _table(new_links))
+            created, linked = _table(new_items), _table(new_links)
             if new_items:
-                con.execute(statement("insert_items"))
-            con.execute(statement("insert_item_sources"))
-            con.unregister("new_items")
-            con.unregister("new_links")
+                run_with(con, "insert_items", new_items=created)
+            run_with(con, "insert_item_sources", new_items=created, new_links=linked)
         if edits:
             old = _current_values(con, edited_ids)
             rows = [_row(anns[n], item_id, seen_at, tkeys[n], versions[n], _changed_fields(old[item_id], anns[n]))
                     for n, item_id in edits]
             # One edit per item per batch (two sources editing one item at once: the last wins).
             rows = list({r["item_id"]: r for r in rows}.values())
-            con.register("edits", _table(rows))
-            for sql in statements("apply_edits"):
-                con.execute(sql)
-            con.unregister("edits")
+            run_with(con, "apply_edits", edits=_table(rows))
             stats.edited = len(rows)
         if seen:
-            con.register("seen", pa.Table.from_pylist(seen))
-            con.execute(statement("touch_seen"))
-            con.unregister("seen")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+            run_with(con, "touch_seen", seen=pa.Table.from_pylist(seen))
     return stats
 
 

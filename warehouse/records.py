@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from warehouse.sql import statement
+from warehouse.sql import run_with, statement
 
 
 def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -107,8 +107,4 @@ def record_deliveries(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
     """Deliveries (dicts with the `deliveries` columns) in one statement."""
     if not rows:
         return
-    con.register("journal", pa.Table.from_pylist(rows, schema=_JOURNAL_SCHEMA))
-    try:
-        con.execute(statement("delivery_insert"))
-    finally:
-        con.unregister("journal")
+    run_with(con, "delivery_insert", journal=pa.Table.from_pylist(rows, schema=_JOURNAL_SCHEMA))

@@ -1,8 +1,10 @@
 """The warehouse's SQL lives in .sql files beside this module (warehouse/sql/NAME.sql)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
+from typing import Iterator
 
 
 @lru_cache(maxsize=None)
@@ -18,3 +20,31 @@ def statements(name: str) -> list[str]:
 
 def _only_comments(text: str) -> str:
     return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())
+
+
+@contextmanager
+def transaction(con) -> Iterator[None]:
+    """All or nothing: a failure (or a kill) leaves the warehouse as it was before."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def run_with(con, name: str, params: dict | None = None, **tables) -> list[tuple]:
+    """Run warehouse/sql/NAME.sql with Arrow `tables` visible under their keyword names;
+    returns the rows of its last statement. Parameters go to the statements that use them."""
+    for table_name, table in tables.items():
+        con.register(table_name, table)
+    try:
+        rows: list[tuple] = []
+        for sql in statements(name):
+            used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+            rows = con.execute(sql, used or None).fetchall()
+        return rows
+    finally:
+        for table_name in tables:
+            con.unregister(table_name)
