@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 import jinja2
 
 from reports.digest import TOKYO, Digest, DigestItem, _aware, category_label
+from sources.classify import japan_reason_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FORMATS = ("md", "html", "txt")
@@ -288,7 +289,7 @@ def item_view(item: DigestItem, lang: str, today: date) -> ItemView:
         event_date=STRINGS[lang]["event_on"].format(date=format_date(item.event_date, lang)) if item.event_date else "",
         change=_change_text(item, lang),
         japan=bool(item.japan_relevant),
-        japan_reason=clean_text(item.japan_reason),
+        japan_reason=clean_text(japan_reason_label(item.japan_reason, lang)),
         summary=shorten(clean_text(item.summary)),
         published=published,
         sources=", ".join(clean_text(s) for s in item.source_ids),

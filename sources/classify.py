@@ -15,7 +15,7 @@ import dataclasses
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -113,6 +113,7 @@ class Rules:
     blockers: tuple[re.Pattern, ...]
     window: int
     postfix_window: int
+    japan_reasons_ja: dict[str, str] = field(default_factory=dict)  # reason -> its Japanese wording
 
 
 # --- text folding and term matching -------------------------------------------------------
@@ -273,6 +274,7 @@ def _load_rules_cached(path: str) -> Rules:
         for r in dl.get("relative", [])
     )
     return Rules(
+        japan_reasons_ja={r["reason"]: r["reason_ja"] for r in data.get("japan", []) if r.get("reason_ja")},
         category_rules=tuple(category_rules),
         title_factor=float(scoring.get("title_factor", 2.0)),
         min_score=float(scoring.get("min_score", 1.0)),
@@ -568,3 +570,10 @@ def enrich(a: Announcement, *, fetched_at: datetime, detail_text: str | None = N
         japan_relevant=flag,
         japan_reason=reason,
     )
+
+
+def japan_reason_label(reason: str | None, lang: str, rules: Rules | None = None) -> str | None:
+    """The Japan-relevance reason in the digest's language (rules.toml `reason_ja`)."""
+    if not reason or lang != "ja":
+        return reason
+    return (rules or load_rules()).japan_reasons_ja.get(reason, reason)

@@ -362,3 +362,11 @@ def test_unknown_format_is_refused():
         render(digest("ja"), "pdf")
     with pytest.raises(ValueError, match="unknown digest format"):
         write_reports(Path("."), digest("ja"), {"pdf": "x"})
+
+
+def test_the_japan_reason_is_in_the_digest_language():
+    item = make_item("j", japan_relevant=True, japan_reason="mentions JAXA")
+    ja = render(build_digest([item], W47, lang="ja", generated_at=GENERATED), "md")
+    en = render(build_digest([item], W47, lang="en", generated_at=GENERATED), "md")
+    assert "JAXAに言及" in ja and "mentions JAXA" not in ja
+    assert "mentions JAXA" in en
