@@ -84,8 +84,10 @@ def normalize_email(raw: str) -> str:
         raise InvalidSubscriber("address", raw, "empty")
     if "<" in candidate or ">" in candidate:
         raise InvalidSubscriber("address", raw, "give the bare address, without a display name or angle brackets")
-    if candidate.count("@") > 1 or any(sep in candidate for sep in ",;"):
+    if any(sep in candidate for sep in ",;") or candidate.count("@") > 1 and "@@" not in candidate:
         raise InvalidSubscriber("address", raw, "one address only")
+    if "@@" in candidate:
+        raise InvalidSubscriber("address", raw, "'@' twice in a row")
     try:
         checked = email_validator.validate_email(
             candidate, check_deliverability=False, allow_smtputf8=False,
