@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-
-def bench_module(name: str):
-    """A bench script as a module (bench/warehouse.py would shadow the warehouse package by name)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from bench import bench_module  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

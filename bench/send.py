@@ -20,27 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def _bench_module(name: str):
-    """A sibling bench script as a module (bench/warehouse.py would shadow the warehouse package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench import bench_module  # noqa: E402
+from tests.prefect_server import free_port  # noqa: E402
 
 
 def start_smtp_server() -> tuple[subprocess.Popen, int]:
     """aiosmtpd with the Sink handler (accepts and discards), on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
                              "-l", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
@@ -56,7 +42,7 @@ def start_smtp_server() -> tuple[subprocess.Popen, int]:
 
 def run(subscribers: int = 10_000, items: int = 40) -> tuple[float, float, int]:
     """(messages/s, seconds, messages sent)."""
-    synthetic = _bench_module("warehouse").synthetic
+    synthetic = bench_module("warehouse").synthetic
     from flows.jobs import build_digest, send_digest
     from flows.settings import load_settings
     from reports.subscribers import make_subscriber

@@ -2,23 +2,12 @@
 otherwise only show up in `make bench`)."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-def bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from bench import bench_module
 
 
 def test_feed_server_serves_feeds_and_revalidates():

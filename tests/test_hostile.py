@@ -6,18 +6,14 @@ files; the Prefect server is the session's shared one (`prefect_api` in conftest
 """
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
+from bench import bench_module
 from tests.httpserver import MiB, gzip_bomb
 
-_spec = importlib.util.spec_from_file_location("hostile_bench", Path(__file__).resolve().parents[1] / "bench" / "hostile.py")
-hostile = sys.modules.setdefault("hostile_bench", importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(hostile)
+hostile = bench_module("hostile")
 
 # One collect run carries all of these next to the healthy source (one run keeps the suite fast).
 COMBINED = ["malformed-xml", "charset-mismatch-xml", "charset-mismatch-http", "page-shift_jis", "page-euc-jp",
