@@ -64,6 +64,14 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
+def _read_file(path, what: str = "file") -> bytes:
+    """A file named on the command line, or a usage error that names it."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
 # --- collect / run / serve / reprocess ----------------------------------------------------------
 
 def _catalog_ids(settings: Settings) -> list[str]:
@@ -212,10 +220,7 @@ def cmd_query(args, settings: Settings) -> int:
     from warehouse import query
 
     if args.file:
-        try:
-            sql = Path(args.file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read query file {args.file}: {exc.strerror}") from None
+        sql = _read_file(args.file, "query file").decode("utf-8", errors="replace")
     elif args.sql:
         sql = args.sql
     else:
@@ -244,10 +249,7 @@ def cmd_parse(args, settings: Settings) -> int:
     from sources.pipeline import interpret, parse_body
 
     path = Path(args.file)
-    try:
-        body = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    body = _read_file(path)
     if args.source:
         by_id = {s.id: s for s in load_catalog(settings.sources)}
         if args.source not in by_id:
@@ -309,10 +311,7 @@ def cmd_sources(args, settings: Settings) -> int:
 
         if not args.ids:
             raise UsageError("import-opml needs an OPML file")
-        try:
-            data = Path(args.ids[0]).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.ids[0]}: {exc.strerror}") from None
+        data = _read_file(args.ids[0], "OPML file")
         existing = cat.load_catalog(settings.sources)
         imported = sources_from_opml(data)
         known_urls = {s.url for s in existing}
@@ -367,10 +366,7 @@ def cmd_subscribers(args, settings: Settings) -> int:
     if args.action == "import":
         if not args.email:
             raise UsageError("subscribers import needs a CSV file")
-        try:
-            data = Path(args.email).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.email}: {exc.strerror}") from None
+        data = _read_file(args.email, "CSV file")
         parsed, errors = subs.parse_csv(subs.decode_csv(data))
         added = updated = 0
         with db.writer(settings.home) as con:
