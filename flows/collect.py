@@ -151,43 +151,19 @@ def parse_processes(settings: Settings, feeds: int) -> int:
 MIN_FEEDS_FOR_POOL = 20
 
 
-def interpret_feed(source: Source, body: bytes, url: str, content_type: str | None,
-                   fetched_at: datetime) -> list:
-    """Feed bytes -> announcements (runs in a parse process). Raises SourceError for the source's problems."""
-    from sources.pipeline import interpret, parse_body
+def _offload_to(pool: Executor | None):
+    """Run a CPU-bound call in the parse pool; in place when there is none or it broke (e.g. a
+    script without a __main__ guard calling the flow) rather than fail the source."""
+    if pool is None:
+        return None
 
-    pages = [parse_body(source, body, url=url, content_type=content_type)]
-    return interpret(source, pages, url=url, fetched_at=fetched_at)
-
-
-def _collect_feed(source: Source, url: str, validators: Validators, fetching: Fetching,
-                  pool: Executor) -> SourceResult:
-    """`collect_source` for a feed, with the CPU-bound part in the parse pool. Never raises for the
-    source's own problems (same contract as collect_source)."""
-    from sources import retrieve
-    from sources.models import SourceError
-
-    fetched = retrieve.fetch(source.id, url, validators, policy=fetching.policy, session=fetching.session,
-                             limiter=fetching.limiter)
-    result = SourceResult(source, fetched)
-    if fetched.status != "ok":  # a 304 is not parsed at all
-        result.error = fetched.error if fetched.status == "error" else None
-        return result
-    body = fetched.body or b""
-    result.bodies.append((fetched, body))
-    final_url = fetched.final_url or url
-    args = (source, body, final_url, fetched.content_type, fetched.fetched_at)
-    try:
+    def offload(fn, *args):
         try:
-            result.announcements = pool.submit(interpret_feed, *args).result()
+            return pool.submit(fn, *args).result()
         except BrokenExecutor:
-            # The pool could not start or lost a process (e.g. a script without a __main__ guard
-            # calling the flow): parse here rather than fail the source.
-            result.announcements = interpret_feed(*args)
-    except SourceError as exc:
-        result.error = str(exc)
-    fetched.body = None
-    return result
+            return fn(*args)
+
+    return offload
 
 
 @task(name="collect-source", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
@@ -199,11 +175,9 @@ def collect_one(source: Source, url: str, validators: Validators, ctx: RunContex
 def _collect(source: Source, url: str, validators: Validators, ctx: RunContext) -> SourceResult:
     fetching, pool = _resources(ctx)
     home = ctx.home
-    if pool is not None and source.kind == "feed":
-        result = _collect_feed(source, url, validators, fetching, pool)
-    else:
-        result = collect_source(source, url=url, validators=validators, policy=fetching.policy,
-                                session=fetching.session, limiter=fetching.limiter, robots=fetching.robots)
+    result = collect_source(source, url=url, validators=validators, policy=fetching.policy,
+                            session=fetching.session, limiter=fetching.limiter, robots=fetching.robots,
+                            offload=_offload_to(pool))
     # Keep every fetched body (content-addressed) so `reprocess` can rebuild without the network.
     for fetched, body in result.bodies:
         try:

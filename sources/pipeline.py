@@ -75,6 +75,13 @@ def interpret(source: Source, results: list[ParseResult], *, url: str, fetched_a
     return enriched
 
 
+def interpret_page(source: Source, body: bytes, url: str, content_type: str | None,
+                   fetched_at: datetime) -> list[Announcement]:
+    """One page's bytes -> classified announcements. Pure; raises SourceError for the source's problems."""
+    return interpret(source, [parse_body(source, body, url=url, content_type=content_type)], url=url,
+                     fetched_at=fetched_at)
+
+
 def _entry_for(a: Announcement, entries: list[Entry], by_key: dict) -> Entry | None:
     entry = by_key.get((a.url or "", a.title))
     if entry is not None:
@@ -94,19 +101,22 @@ def _with_detail(entry: Entry, detail: Entry | None) -> Entry:
 
 
 def collect_source(source: Source, *, url: str | None = None, validators: Validators | None = None,
-                   policy=None, session=None, limiter=None, robots=None) -> SourceResult:
+                   policy=None, session=None, limiter=None, robots=None, offload=None) -> SourceResult:
     """Fetch and interpret one source. Never raises for the source's own problems.
 
     A JSON source with a `fallback_url` (a WordPress site's /feed/) is read from that feed when
-    its API fails; the error of the API is kept in the result's note, not lost."""
+    its API fails; the error of the API is kept in the result's note, not lost.
+
+    `offload(fn, *args)`, when given, runs the CPU-bound interpretation of a feed (for example in a
+    process pool); fn and args are picklable."""
     result = _collect_primary(source, url=url, validators=validators, policy=policy, session=session,
-                              limiter=limiter, robots=robots)
+                              limiter=limiter, robots=robots, offload=offload)
     fallback = source.options.get("fallback_url")
     if result.error is None or source.kind != "json" or not fallback:
         return result
     feed_source = replace(source, kind="feed", url=fallback)
     backup = _collect_primary(feed_source, url=fallback, validators=None, policy=policy, session=session,
-                              limiter=limiter, robots=robots)
+                              limiter=limiter, robots=robots, offload=offload)
     if backup.error is not None:  # both failed: report the API, name the fallback too
         result.error = f"{result.error}; fallback feed {fallback}: {backup.error}"
         result.extra_fetches.append(("fallback", backup.fetched))
@@ -118,7 +128,7 @@ def collect_source(source: Source, *, url: str | None = None, validators: Valida
 
 
 def _collect_primary(source: Source, *, url: str | None, validators: Validators | None,
-                     policy, session, limiter, robots) -> SourceResult:
+                     policy, session, limiter, robots, offload) -> SourceResult:
     from sources import retrieve
 
     policy = policy or retrieve.DEFAULT_POLICY
@@ -146,6 +156,11 @@ def _collect_primary(source: Source, *, url: str | None, validators: Validators 
     body = fetched.body or b""
     result.bodies.append((fetched, body))
     try:
+        if source.kind == "feed":  # one page, no detail step: all of it is CPU, maybe elsewhere
+            args = (source, body, fetched.final_url or request_url, fetched.content_type, fetched.fetched_at)
+            result.announcements = offload(interpret_page, *args) if offload else interpret_page(*args)
+            fetched.body = None
+            return result
         pages = [parse_body(source, body, url=fetched.final_url or request_url, content_type=fetched.content_type)]
         pages += _more_pages(source, fetched, body, result, policy=policy, session=session, limiter=limiter)
         details = _details(source, pages, result, policy=policy, session=session, limiter=limiter, robots=robots)
