@@ -1,5 +1,5 @@
-"""`spacedigest sources check`: fetch once and show what each source would yield, without
-touching the warehouse."""
+"""`spacedigest sources check`: fetch once and show, per source, what each selector matched and
+the first announcements collect would extract — without touching the warehouse."""
 from __future__ import annotations
 
 from flows.settings import Settings
@@ -9,48 +9,40 @@ from sources.models import SourceError
 
 def check_sources(settings: Settings, ids: list[str]) -> int:
     from sources import retrieve
-    from sources.pipeline import interpret, parse_body
+    from sources.pipeline import collect_source
     from sources.robots import RobotsCache
 
     catalog = load_catalog(settings.sources)
-    chosen = [s for s in catalog if not ids or s.id in ids]
     unknown = sorted(set(ids) - {s.id for s in catalog})
     if unknown:
         print(f"sources check: unknown source id(s): {', '.join(unknown)}")
         return 2
+    chosen = [s for s in catalog if not ids or s.id in ids]
     session = retrieve.new_session()
     robots = RobotsCache(session=session)
     failed = 0
     for source in chosen:
         print(f"== {source.id} ({source.organisation}, {source.kind}) {source.url}")
-        if source.kind == "html":
-            allowed, reason = robots.allowed(source.url)
-            if not allowed:
-                print(f"   FAILED {reason}")
-                failed += 1
-                continue
-        fetched = retrieve.fetch(source.id, source.url, None, session=session)
-        if fetched.status != "ok":
-            print(f"   FAILED {fetched.error or fetched.status}")
-            failed += 1
-            continue
-        body = fetched.body or b""
-        print(f"   HTTP {fetched.http_status}, {fetched.bytes} bytes, {fetched.content_type}")
-        try:
-            if source.kind == "html":
-                from sources.html import describe_selectors
+        # The same path as collect (robots.txt, pagination, detail pages, fallback feed).
+        result = collect_source(source, session=session, robots=robots)
+        fetched = result.fetched
+        if fetched.http_status:
+            print(f"   HTTP {fetched.http_status}, {fetched.bytes} bytes, {fetched.content_type}")
+        if source.kind == "html" and result.bodies:
+            from sources.html import describe_selectors
 
-                for line in describe_selectors(body, url=fetched.final_url or source.url, source=source):
+            listing, body = result.bodies[0]
+            try:
+                for line in describe_selectors(body, url=listing.final_url or source.url, source=source):
                     print(f"   {line}")
-            result = parse_body(source, body, url=fetched.final_url or source.url, content_type=fetched.content_type)
-            announcements = interpret(source, [result], url=fetched.final_url or source.url,
-                                      fetched_at=fetched.fetched_at)
-        except SourceError as exc:
-            print(f"   FAILED {exc}")
+            except SourceError as exc:
+                print(f"   {exc}")
+        if result.error:
+            print(f"   FAILED {result.error}")
             failed += 1
             continue
-        print(f"   {len(announcements)} announcements; first ones:")
-        for a in announcements[:5]:
+        print(f"   {len(result.announcements)} announcements; first ones:")
+        for a in result.announcements[:5]:
             deadline = f", deadline {a.deadline}" if a.deadline else ""
             print(f"   - {a.published_at:%Y-%m-%d} [{a.category}{deadline}] {a.title[:80]} <{a.url}>")
     print(f"sources check: {len(chosen) - failed} ok, {failed} failed")

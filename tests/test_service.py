@@ -227,3 +227,16 @@ def test_a_wordpress_source_falls_back_to_its_feed_when_the_api_fails(cli, http_
     con.close()
     assert cli("reprocess", env=env).returncode == 0
     assert query_json(cli, "select count(*) as n from items") == [{"n": 3}]
+
+
+def test_sources_check_shows_what_each_selector_matched_without_touching_the_warehouse(cli, http_server, tmp_path):
+    http_server.add("/news/", body=(FIXTURES / "pages" / "crossu_news.html").read_bytes(), content_type="text/html")
+    http_server.add("/old/", body=b"<html><body><p>Redesigned</p></body></html>", content_type="text/html")
+    env = write_catalog(tmp_path, [replace(BUILTIN["crossu-news"], url=http_server.url("/news/")),
+                                   replace(BUILTIN["crossu-events"], url=http_server.url("/old/"))])
+    result = cli("sources", "check", env=env)
+    assert result.returncode == 3, result.stdout + result.stderr
+    news, events = result.stdout.split("== crossu-events")
+    assert "item_selector" in news and "announcements; first ones:" in news and "http" in news
+    assert "FAILED" in events and "matched nothing" in events
+    assert not (cli.home / "warehouse.duckdb").exists()
