@@ -216,12 +216,9 @@ def _load_journals(settings: Settings, run: tuple[str, datetime, str, str] | Non
 
 def digest_of_this_week(settings: Settings, now: datetime) -> str | None:
     """The label of a digest already built in the current ISO week (Asia/Tokyo), if any."""
-    from reports.digest import TOKYO
+    from reports.digest import TOKYO, week_window
 
-    local = now.astimezone(TOKYO)
-    year, week, _ = local.isocalendar()
-    from reports.digest import week_window
-
+    year, week, _ = now.astimezone(TOKYO).isocalendar()
     this_week = week_window(f"{year}-W{week:02d}")
     with db.reader(settings.home) as con:
         row = con.execute(statement("digest_in_window"), {"start": this_week.start, "end": this_week.end}).fetchall()
