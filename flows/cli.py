@@ -6,7 +6,9 @@ Prefect is imported only by the commands that run flows, so the others start fas
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,7 +27,6 @@ class Fatal(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
-    import os
     import warnings
 
     if not os.environ.get("SPACEDIGEST_DEBUG"):
@@ -48,8 +49,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FATAL
     except BrokenPipeError:
         # the reader of our output went away (`… | head`): not an error worth a message
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # the last line of defence: one line, never a traceback
@@ -80,16 +79,29 @@ def _catalog_ids(settings: Settings) -> list[str]:
     return [s.id for s in load_catalog(settings.sources)]
 
 
+@contextlib.contextmanager
+def _prefect(settings: Settings):
+    """Quiet Prefect, and a Prefect API for the flows: the running server of PREFECT_API_URL, or a
+    temporary one started right now (yielded: wait for it before the first flow run)."""
+    quiet_prefect(settings.home)
+    from flows.tempserver import prefect_api
+
+    with prefect_api(Path(os.environ["PREFECT_HOME"])) as server:
+        yield server
+
+
 def cmd_collect(args, settings: Settings) -> int:
     only = args.source or None
     if only:
         unknown = sorted(set(only) - set(_catalog_ids(settings)))
         if unknown:
             raise UsageError(f"unknown source id(s): {', '.join(unknown)} (see `spacedigest sources list`)")
-    quiet_prefect(settings.home)
-    from flows.collect import collect_flow
+    with _prefect(settings) as server:
+        from flows.collect import collect_flow
 
-    report = collect_flow(only=only, due_only=args.due_only)
+        if server:
+            server.wait_ready()
+        report = collect_flow(only=only, due_only=args.due_only)
     print_collect(report)
     print_health(settings, {line.source_id for line in report.failed})
     return EXIT_PARTIAL if report.failed else EXIT_OK
@@ -127,10 +139,12 @@ def print_health(settings: Settings, already_named: set[str] = frozenset()) -> N
 
 
 def cmd_run(args, settings: Settings) -> int:
-    quiet_prefect(settings.home)
-    from flows.weekly import weekly_flow
+    with _prefect(settings) as server:
+        from flows.weekly import weekly_flow
 
-    report = weekly_flow()
+        if server:
+            server.wait_ready()
+        report = weekly_flow()
     print_collect(report.collect)
     if report.skipped_reason:
         print(f"digest: skipped, {report.skipped_reason}")
