@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load", type=int, help="new items to load (100000; quick 5000)")
     parser.add_argument("--history", type=int, help="historic items for the weekly run (1000000; quick 20000)")
     parser.add_argument("--subscribers", type=int, help="digest recipients (10000; quick 200)")
-    parser.add_argument("--skip", default="", help="comma-separated: collect,warehouse,send")
+    parser.add_argument("--skip", default="", help="comma-separated: collect,startup,warehouse,send")
     args = parser.parse_args(argv)
     quick = args.quick
     feeds = args.feeds or (20 if quick else 200)
@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
                   not runs[i - 1].name.startswith("reader")]
         sections.append(("targets: <= 0.5 x reader with a Prefect server, <= 1.0 x cold; rerun <= 1.5 s",
                          "\n".join(ratios + reruns)))
+    if "startup" not in skip:
+        startup = bench_module("startup")
+        sections.append(("start-up of the flow commands (Prefect's share: its import, its server, its bookkeeping)",
+                         startup.table(startup.run(repeat=1 if quick else 3))))
     if "warehouse" not in skip:
         warehouse = bench_module("warehouse")
         figures = warehouse.run(args.load or (5_000 if quick else 100_000),

@@ -115,9 +115,11 @@ def _best(repeat: int, fn) -> float:
     return min(fn() for _ in range(repeat))
 
 
-def run(repeat: int = 3) -> list[Figure]:
+SECTIONS = ("imports", "servers", "runs")
+
+
+def run(repeat: int = 3, sections: tuple[str, ...] = SECTIONS) -> list[Figure]:
     work = Path(tempfile.mkdtemp(prefix="spacedigest-bench-startup-"))
-    py = sys.executable
     figures: list[Figure] = []
     server_proc = None
     try:
@@ -130,67 +132,80 @@ def run(repeat: int = 3) -> list[Figure]:
         def once(*cmd: str, cwd: Path | None = None, **extra: str) -> float:
             return _timed(list(cmd), {**env, **extra}, cwd)[0]
 
-        figures.append(Figure("interpreter (python -c pass)", _best(repeat, lambda: once(py, "-c", "pass"))))
-        figures.append(Figure("spacedigest sources list (no Prefect)",
-                              _best(repeat, lambda: once(str(VENV_BIN / "spacedigest"), "sources", "list"))))
-        figures.append(Figure("import prefect", _best(repeat, lambda: once(py, "-c", "import prefect, prefect.flows"))))
-        figures.append(Figure("import flows.collect, flows.weekly (Prefect included)",
-                              _best(repeat, lambda: once(py, "-c", "import flows.collect, flows.weekly"))))
-        figures.append(Figure("import the Prefect server app (Prefect's own temporary-server path)",
-                              _best(repeat, lambda: once(py, "-c", "import prefect.server.api.server"))))
-
-        from flows.tempserver import TemporaryServer
-
-        def boot(prefect_home: Path) -> float:
-            saved = os.environ.copy()
-            os.environ.clear()
-            os.environ.update(_env(PREFECT_HOME=str(prefect_home)))
-            try:
-                started = time.perf_counter()
-                server = TemporaryServer(prefect_home).start()
-                try:
-                    server.wait_ready()
-                    return time.perf_counter() - started
-                finally:
-                    server.stop()
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
-
-        fresh = work / "fresh-home"
-        fresh.mkdir()
-        figures.append(Figure("temporary server boot, fresh PREFECT_HOME (creates its database)", boot(fresh)))
-        figures.append(Figure("temporary server boot, existing PREFECT_HOME", _best(repeat, lambda: boot(home))))
-        figures.append(Figure("empty flow, cold, Prefect's own temporary server",
-                              _best(repeat, lambda: once(py, str(script), "prefect"))))
-        figures.append(Figure("empty flow, cold, spacedigest's temporary server",
-                              _best(repeat, lambda: once(py, str(script), "spacedigest"))))
-
-        server_proc, api = prefect_server.start(work / "running-server-home")
-
-        def spacedigest_run(label: str, **extra: str) -> Figure:
-            best = None
-            for n in range(repeat):
-                data = work / f"data-{label}-{n}"
-                data.mkdir()
-                wall, out, servers = _timed([str(VENV_BIN / "spacedigest"), "run"],
-                                            {**env, "SPACEDIGEST_HOME": str(data), **extra}, cwd=data,
-                                            watch_servers=True)
-                match = _FLOW_SECONDS.search(out)
-                flow_s = float(match.group(1)) if match else float("nan")
-                if best is None or wall < best[0]:
-                    best = (wall, flow_s, servers)
-            wall, flow_s, servers = best
-            return Figure(f"spacedigest run, default catalog, {label}", wall,
-                          f"collect flow {flow_s:.1f} s; temporary servers started: {servers}")
-
-        figures.append(spacedigest_run("Prefect server", PREFECT_API_URL=api))
-        figures.append(spacedigest_run("cold"))
+        if "imports" in sections:
+            figures.extend(_imports(repeat, once))
+        if "servers" in sections:
+            figures.extend(_servers(repeat, work, home, once, script))
+        if "runs" in sections:
+            server_proc, api = prefect_server.start(work / "running-server-home")
+            figures.append(_spacedigest_run(repeat, work, env, "Prefect server", PREFECT_API_URL=api))
+            figures.append(_spacedigest_run(repeat, work, env, "cold"))
     finally:
         if server_proc is not None:
             prefect_server.stop(server_proc)
         shutil.rmtree(work, ignore_errors=True)
     return figures
+
+
+def _imports(repeat: int, once) -> list[Figure]:
+    py = sys.executable
+    return [
+        Figure("interpreter (python -c pass)", _best(repeat, lambda: once(py, "-c", "pass"))),
+        Figure("spacedigest sources list (no Prefect)",
+               _best(repeat, lambda: once(str(VENV_BIN / "spacedigest"), "sources", "list"))),
+        Figure("import prefect", _best(repeat, lambda: once(py, "-c", "import prefect, prefect.flows"))),
+        Figure("import flows.collect, flows.weekly (Prefect included)",
+               _best(repeat, lambda: once(py, "-c", "import flows.collect, flows.weekly"))),
+        Figure("import the Prefect server app (Prefect's own temporary-server path)",
+               _best(repeat, lambda: once(py, "-c", "import prefect.server.api.server"))),
+    ]
+
+
+def _servers(repeat: int, work: Path, home: Path, once, script: Path) -> list[Figure]:
+    from flows.tempserver import TemporaryServer
+
+    py = sys.executable
+
+    def boot(prefect_home: Path) -> float:
+        saved = os.environ.copy()
+        os.environ.clear()
+        os.environ.update(_env(PREFECT_HOME=str(prefect_home)))
+        try:
+            started = time.perf_counter()
+            server = TemporaryServer(prefect_home).start()
+            try:
+                server.wait_ready()
+                return time.perf_counter() - started
+            finally:
+                server.stop()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    # The first boot creates the database; the empty flows below then all start on an existing one.
+    figures = [Figure("temporary server boot, fresh PREFECT_HOME (creates its database)", boot(home)),
+               Figure("temporary server boot, existing PREFECT_HOME", _best(repeat, lambda: boot(home)))]
+    return figures + [
+        Figure("empty flow, cold, Prefect's own temporary server", _best(repeat, lambda: once(py, str(script), "prefect"))),
+        Figure("empty flow, cold, spacedigest's temporary server",
+               _best(repeat, lambda: once(py, str(script), "spacedigest"))),
+    ]
+
+
+def _spacedigest_run(repeat: int, work: Path, env: dict[str, str], label: str, **extra: str) -> Figure:
+    best = None
+    for n in range(repeat):
+        data = work / f"data-{label}-{n}"
+        data.mkdir()
+        wall, out, servers = _timed([str(VENV_BIN / "spacedigest"), "run"], {**env, "SPACEDIGEST_HOME": str(data), **extra},
+                                    cwd=data, watch_servers=True)
+        match = _FLOW_SECONDS.search(out)
+        flow_s = float(match.group(1)) if match else float("nan")
+        if best is None or wall < best[0]:
+            best = (wall, flow_s, servers)
+    wall, flow_s, servers = best
+    return Figure(f"spacedigest run, default catalog, {label}", wall,
+                  f"collect flow {flow_s:.1f} s; temporary servers started: {servers}")
 
 
 def table(figures: list[Figure]) -> str:

@@ -48,3 +48,11 @@ def test_warehouse_and_send_benches_produce_figures():
     assert all(f.value > 0 for f in figures)
     rate, seconds, sent = bench_module("send").run(subscribers=20, items=5)
     assert sent == 20 and rate > 0
+
+
+def test_startup_bench_measures_imports():
+    startup = bench_module("startup")
+    figures = startup.run(repeat=1, sections=("imports",))
+    names = [f.name for f in figures]
+    assert "import prefect" in names and all(f.seconds > 0 for f in figures)
+    assert "import prefect" in startup.table(figures)
