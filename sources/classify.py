@@ -194,7 +194,11 @@ def _term_regex(term: str) -> str:
             parts.append(re.escape(ch))
     body = "".join(parts)
     if folded[:1].isascii() and folded[:1].isalnum():
-        body = r"(?<![a-z0-9])" + body
+        # "no letter before the word", checked after its first letter ("g(?<![a-z0-9]g)rant" =
+        # "(?<![a-z0-9])grant"): a pattern that starts with a literal lets `re` skip every position
+        # not holding that letter, a leading lookbehind makes it try all alternatives everywhere.
+        first = folded[0]
+        body = first + rf"(?<![a-z0-9]{first})" + "".join(parts[1:])
     if prefix:
         body += r"[a-z]*"
     if folded[-1:].isascii() and folded[-1:].isalnum():
@@ -229,13 +233,15 @@ def _longest_piece(term: str) -> str:
 
 
 def _compile(terms: list[str], patterns: list[str] | None = None) -> _Terms:
-    alternatives = [_term_regex(t) for t in terms] + list(patterns or [])
+    # Terms hold no "|" and go in bare: when every alternative starts with a literal, `re` scans
+    # for those first characters in C (a group around each alternative hides them).
+    alternatives = [_term_regex(t) for t in terms] + [f"(?:{p})" for p in patterns or []]
     if not alternatives:
         return _Terms(re.compile(r"(?!x)x"), ())  # matches nothing
     literals = None if patterns else tuple({_longest_piece(t) for t in terms})
     if literals is not None and "" in literals:
         literals = None
-    return _Terms(re.compile("|".join(f"(?:{a})" for a in alternatives)), literals)
+    return _Terms(re.compile("|".join(alternatives)), literals)
 
 
 # --- rules file ---------------------------------------------------------------------------
