@@ -168,8 +168,10 @@ def _strip_accents_same_length(nfkc_text: str) -> str:
     return nfkc_text.translate(_STRIP_TABLE)
 
 
-def _dates(nfkc_text: str, after: date) -> list[tuple[int, int, date, bool]]:
-    return find_dates(_strip_accents_same_length(nfkc_text), after=after)
+@lru_cache(maxsize=256)
+def _dates(nfkc_text: str, after: date) -> tuple[tuple[int, int, date, bool], ...]:
+    # cached: one enrich reads the same text for its deadline and for its opening date
+    return tuple(find_dates(_strip_accents_same_length(nfkc_text), after=after))
 
 
 @lru_cache(maxsize=4096)
@@ -373,7 +375,7 @@ def _gap_is_clean(gap: str) -> bool:
     return not _SENTENCE_END.search(gap) and ("、" not in gap or len(gap.strip()) <= 3)
 
 
-def _range_end(folded: str, dates: list[tuple[int, int, date, bool]], index: int, rules: Rules) -> int:
+def _range_end(folded: str, dates: tuple[tuple[int, int, date, bool], ...], index: int, rules: Rules) -> int:
     """When the date at `index` starts a range ("1 March to 30 April", "12月1日～1月31日"), the index
     of the range's end; else `index`."""
     if index + 1 >= len(dates):
@@ -415,7 +417,8 @@ def _scan_deadlines(nfkc_text: str, published: date, fetched: date, rules: Rules
     folded = _fold_same_length(nfkc_text)
     dates = _dates(nfkc_text, published)
     found: list[_Found] = []
-    for cue, m in _cue_matches(folded, rules):
+    # every cue answers with one of the text's dates: with none, the cues need not be looked for
+    for cue, m in _cue_matches(folded, rules) if dates else ():
         if cue.postfix:
             # the closest date ending just before the cue ("2025年1月31日（金）17時まで")
             before = [d for d in dates if d[1] <= m.start()]
@@ -487,6 +490,8 @@ def extract_opening_date(text: str, *, published: date, rules: Rules | None = No
     nfkc_text = _nfkc(text)
     folded = _fold_same_length(nfkc_text)
     dates = _dates(nfkc_text, published)
+    if not dates:  # the answer is always one of the text's dates
+        return None
     for cue in rules.opening_cues:
         for m in cue.finditer(folded):
             for start, end, day, _ in dates:
