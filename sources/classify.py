@@ -180,9 +180,12 @@ def _fold(text: str) -> str:
     return _fold_same_length(_nfkc(text))
 
 
-def _term_regex(term: str) -> str:
+def _term_regex(term: str) -> tuple[str, str]:
     """A rules-file phrase as a regex: accent/case-insensitive, flexible spaces and hyphens,
-    whole words for Latin script, a trailing `*` for any word ending ("grant*")."""
+    whole words for Latin script, a trailing `*` for any word ending ("grant*").
+
+    Split as (its first character, the regex for the rest), so that `_compile` can group terms by
+    their first character; ("", the whole regex) when it does not start with a plain character."""
     folded = _fold(term.strip())
     prefix = folded.endswith("*")
     folded = folded.rstrip("*")
@@ -194,18 +197,35 @@ def _term_regex(term: str) -> str:
             parts.append(r"[\s\-]?")
         else:
             parts.append(re.escape(ch))
-    body = "".join(parts)
-    if folded[:1].isascii() and folded[:1].isalnum():
+    first = folded[:1] if folded[:1] not in ("", " ", "-") else ""
+    if first:
+        parts = parts[1:]
+    if first.isascii() and first.isalnum():
         # "no letter before the word", checked after its first letter ("g(?<![a-z0-9]g)rant" =
         # "(?<![a-z0-9])grant"): a pattern that starts with a literal lets `re` skip every position
         # not holding that letter, a leading lookbehind makes it try all alternatives everywhere.
-        first = folded[0]
-        body = first + rf"(?<![a-z0-9]{first})" + "".join(parts[1:])
+        parts.insert(0, rf"(?<![a-z0-9]{first})")
+    body = "".join(parts)
     if prefix:
         body += r"[a-z]*"
     if folded[-1:].isascii() and folded[-1:].isalnum():
         body += r"(?![a-z0-9])"
-    return body
+    return first, body
+
+
+def _alternation(terms: list[str]) -> list[str]:
+    """The terms as alternatives, one per first character ("g(?:rant|oal)"), terms in file order
+    within each. The same matches as the plain alternation: at a position only the terms starting
+    with the character there can match, and among them the first listed still wins. `re` tries
+    alternatives one by one at every position: this makes ~50 tries a handful."""
+    split = [_term_regex(t) for t in terms]
+    if any(not first for first, _ in split):  # a term with no plain first character: keep the order
+        return [re.escape(first) + rest for first, rest in split]
+    groups: dict[str, list[str]] = {}
+    for first, rest in split:
+        groups.setdefault(first, []).append(rest)
+    return [re.escape(first) + (rests[0] if len(rests) == 1 else "(?:" + "|".join(rests) + ")")
+            for first, rests in groups.items()]
 
 
 class _Terms:
@@ -237,7 +257,7 @@ def _longest_piece(term: str) -> str:
 def _compile(terms: list[str], patterns: list[str] | None = None) -> _Terms:
     # Terms hold no "|" and go in bare: when every alternative starts with a literal, `re` scans
     # for those first characters in C (a group around each alternative hides them).
-    alternatives = [_term_regex(t) for t in terms] + [f"(?:{p})" for p in patterns or []]
+    alternatives = _alternation(terms) + [f"(?:{p})" for p in patterns or []]
     if not alternatives:
         return _Terms(re.compile(r"(?!x)x"), ())  # matches nothing
     literals = None if patterns else tuple({_longest_piece(t) for t in terms})
