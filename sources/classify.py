@@ -129,7 +129,9 @@ _ERA = re.compile(r"(令和|平成)\s*(元|\d{1,2})\s*年")
 _ERA_START = {"令和": 2018, "平成": 1988}
 
 
+@lru_cache(maxsize=64)
 def _nfkc(text: str) -> str:
+    # cached, like the folds below: one enrich reads the same text for several questions
     text = unicodedata.normalize("NFKC", text or "")
     return _ERA.sub(lambda m: f"{_ERA_START[m[1]] + (1 if m[2] == '元' else int(m[2]))}年", text)
 
@@ -160,6 +162,7 @@ def _folding_tables() -> tuple[dict[int, str], dict[int, str]]:
 _FOLD_TABLE, _STRIP_TABLE = _folding_tables()
 
 
+@lru_cache(maxsize=64)
 def _fold_same_length(nfkc_text: str) -> str:
     """Lower-case, accent-free, one character per character, so offsets match `find_dates`."""
     return nfkc_text.translate(_PUNCT_MAP).translate(_FOLD_TABLE)
@@ -369,6 +372,8 @@ def _rule_hits(folded: str, rules: Rules, title: bool) -> dict[int, bool]:
         spans.extend((m.start(), m.end(), index) for m in rule.regex.finditer(folded) if m.end() > m.start())
     hits: dict[int, bool] = {}
     for start, end, index in spans:
+        if index in hits:  # one unshadowed match is enough
+            continue
         shadowed = any(s <= start and end <= e and (e - s) > (end - start) and i != index for s, e, i in spans)
         if not shadowed:
             hits[index] = True
@@ -457,10 +462,10 @@ def _cue_matches(folded: str, rules: Rules) -> list[tuple[Cue, re.Match]]:
     """Every cue occurrence, minus those inside a longer one: "次回締切" (a cut-off of a rolling call)
     hides the "締切" inside it, "next deadline" hides "deadline"."""
     matches = [(cue, m) for cue in rules.cues for m in cue.regex.finditer(folded)]
+    spans = [m.span() for _, m in matches]
     return [
-        (cue, m) for cue, m in matches
-        if not any(o.start() <= m.start() and m.end() <= o.end() and (o.end() - o.start()) > (m.end() - m.start())
-                   for _, o in matches)
+        (cue, m) for (cue, m), (start, end) in zip(matches, spans)
+        if not any(s <= start and end <= e and e - s > end - start for s, e in spans)
     ]
 
 
