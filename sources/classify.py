@@ -256,25 +256,32 @@ class _Pieces:
 
 
 class _Terms:
-    """A compiled alternation of rule terms with a cheap prefilter: every match of a term contains
-    its longest literal piece, so a text holding none of the pieces is skipped without running the
-    regex (most rules match most texts not at all; this makes classification ~2x faster)."""
+    """A compiled alternation of rule terms (and raw patterns, after them) with a cheap prefilter:
+    every match of a term contains its longest literal piece, so in a text holding none of the
+    pieces no term can match anywhere, and the alternation finds exactly what its patterns alone
+    find (nothing when there are none). Most rules match most texts not at all."""
 
-    __slots__ = ("regex", "literals", "pieces")
+    __slots__ = ("regex", "patterns_only", "literals", "pieces")
 
-    def __init__(self, regex: re.Pattern, literals: frozenset[str] | None, pieces: _Pieces):
+    def __init__(self, regex: re.Pattern, patterns_only: re.Pattern | None, literals: frozenset[str] | None,
+                 pieces: _Pieces):
         self.regex = regex
-        self.literals = literals  # None: raw patterns present, always run the regex
+        self.patterns_only = patterns_only
+        self.literals = literals  # None: no prefilter, always run the whole regex
         self.pieces = pieces
 
-    def _may_match(self, text: str) -> bool:
-        return self.literals is None or not self.literals.isdisjoint(self.pieces.present(text))
+    def _regex_for(self, text: str) -> re.Pattern | None:
+        if self.literals is None or not self.literals.isdisjoint(self.pieces.present(text)):
+            return self.regex
+        return self.patterns_only
 
     def finditer(self, text: str):
-        return self.regex.finditer(text) if self._may_match(text) else iter(())
+        regex = self._regex_for(text)
+        return regex.finditer(text) if regex else iter(())
 
     def search(self, text: str):
-        return self.regex.search(text) if self._may_match(text) else None
+        regex = self._regex_for(text)
+        return regex.search(text) if regex else None
 
 
 def _longest_piece(term: str) -> str:
@@ -286,15 +293,17 @@ def _compile(pieces: _Pieces, terms: list[str], patterns: list[str] | None = Non
     """The terms and patterns as one regex; their literal pieces go into `pieces` (built later)."""
     # Terms hold no "|" and go in bare: when every alternative starts with a literal, `re` scans
     # for those first characters in C (a group around each alternative hides them).
-    alternatives = _alternation(terms) + [f"(?:{p})" for p in patterns or []]
+    wrapped = [f"(?:{p})" for p in patterns or []]
+    alternatives = _alternation(terms) + wrapped
     if not alternatives:
-        return _Terms(re.compile(r"(?!x)x"), frozenset(), pieces)  # matches nothing
-    literals = None if patterns else frozenset(_longest_piece(t) for t in terms)
-    if literals is not None and "" in literals:
+        return _Terms(re.compile(r"(?!x)x"), None, frozenset(), pieces)  # matches nothing
+    literals = frozenset(_longest_piece(t) for t in terms)
+    if "" in literals:
         literals = None
     for piece in literals or ():
         pieces.add(piece)
-    return _Terms(re.compile("|".join(alternatives)), literals, pieces)
+    return _Terms(re.compile("|".join(alternatives)), re.compile("|".join(wrapped)) if wrapped else None,
+                  literals, pieces)
 
 
 # --- rules file ---------------------------------------------------------------------------
