@@ -45,6 +45,7 @@ _MONTH_D_Y = re.compile(
 _D_MONTH = re.compile(rf"(?<![\w])(?P<d>\d{{1,2}})(?:st|nd|rd|th|er)?\s+(?P<mon>{_MONTH_RE})(?![\w])", re.IGNORECASE)
 _MONTH_D = re.compile(rf"(?<![\w])(?P<mon>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?![\w\d])", re.IGNORECASE)
 
+_DIGIT = re.compile(r"\d")
 _ISO_DATETIME = re.compile(
     r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})[T ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?(?:\.\d+)?"
     r"(?P<tz>Z|[+-]\d{2}:?\d{2})?"
@@ -86,6 +87,9 @@ def find_dates(text: str, *, after: date | None = None) -> list[tuple[int, int, 
     if not text:
         return []
     text = unicodedata.normalize("NFKC", text)
+    if not _DIGIT.search(text):  # every form below has digits
+        return []
+    japanese = "月" in text  # in every Japanese form: those regexes need not run without it
     found: list[tuple[int, int, date, bool]] = []
     taken: list[tuple[int, int]] = []
 
@@ -97,7 +101,7 @@ def find_dates(text: str, *, after: date | None = None) -> list[tuple[int, int, 
             found.append((match.start(), match.end(), value, had_year))
             taken.append((match.start(), match.end()))
 
-    for m in _JA_FULL.finditer(text):
+    for m in _JA_FULL.finditer(text) if japanese else ():
         add(m, _make(int(m["y"]), int(m["m"]), int(m["d"])), True)
     for m in _YMD.finditer(text):
         add(m, _make(int(m["y"]), int(m["m"]), int(m["d"])), True)
@@ -110,7 +114,7 @@ def find_dates(text: str, *, after: date | None = None) -> list[tuple[int, int, 
         mon = _month(m["mon"])
         add(m, mon and _make(int(m["y"]), mon, int(m["d"])), True)
     if after is not None:
-        for m in _JA_MONTH_DAY.finditer(text):
+        for m in _JA_MONTH_DAY.finditer(text) if japanese else ():
             add(m, _next_occurrence(int(m["m"]), int(m["d"]), after), False)
         for rx in (_D_MONTH, _MONTH_D):
             for m in rx.finditer(text):
