@@ -2,14 +2,25 @@
 -- The loader applies the rules in this order: same entry of the same source; the same guid seen
 -- in another source; the same canonical URL and title; the same normalized title from another
 -- source published within a few days (a re-post with new guid and link).
-WITH links AS (
-    -- links to items that still exist (staff may have deleted items; reprocess restores them)
-    SELECT x.* FROM item_sources x WHERE x.item_id IN (SELECT id FROM items)
-), by_guid AS (
-    SELECT s.row_no, min(x.item_id) AS item_id
-    FROM stage s JOIN links x ON x.guid = s.guid AND x.source_id <> s.source_id
+-- Every rule starts from the (small) stage, so the cost stays proportional to the batch, not to
+-- the history: the big tables are only probed, never hashed whole.
+WITH key_links AS (
+    SELECT s.row_no, x.item_id, x.content_hash
+    FROM stage s JOIN item_sources x ON x.source_id = s.source_id AND x.entry_key = s.entry_key
+), guid_links AS (
+    SELECT s.row_no, x.item_id
+    FROM stage s JOIN item_sources x ON x.guid = s.guid AND x.source_id <> s.source_id
     WHERE s.guid IS NOT NULL
-    GROUP BY s.row_no
+), live AS (
+    -- links count only to items that still exist (staff may have deleted items; reprocess restores them)
+    SELECT id FROM items
+    WHERE id IN (SELECT item_id FROM key_links UNION ALL SELECT item_id FROM guid_links)
+), by_key AS (
+    SELECT k.row_no, k.item_id, k.content_hash FROM key_links k JOIN live l ON l.id = k.item_id
+), by_guid AS (
+    SELECT g.row_no, min(g.item_id) AS item_id
+    FROM guid_links g JOIN live l ON l.id = g.item_id
+    GROUP BY g.row_no
 ), by_url_title AS (
     SELECT s.row_no, min(i.id) AS item_id
     FROM stage s JOIN items i ON i.url = s.url AND i.title = s.title
@@ -35,7 +46,7 @@ SELECT s.row_no,
        u.item_id        AS by_url_title,
        t.item_id        AS by_title
 FROM stage s
-LEFT JOIN links k ON k.source_id = s.source_id AND k.entry_key = s.entry_key
+LEFT JOIN by_key k       ON k.row_no = s.row_no
 LEFT JOIN by_guid g      ON g.row_no = s.row_no
 LEFT JOIN by_url_title u ON u.row_no = s.row_no
 LEFT JOIN by_title t     ON t.row_no = s.row_no
