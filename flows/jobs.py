@@ -107,9 +107,8 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
 
     pending = [sub for sub in subscribers if sub.id not in done]
     report.skipped = len(subscribers) - len(pending)
-    jobs = _messages(settings, pending, candidates, window, now)
     if dry_run:
-        report.sent = sum(1 for _ in jobs)
+        report.sent = sum(1 for _ in _messages(settings, pending, candidates, window, now))
         return report
 
     # Each answer from the server goes to a journal file at once (no warehouse connection is held
@@ -133,6 +132,7 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
             else:  # temporary: no row, so the next send retries it
                 report.failed.append(f"{result.subscriber.email}: {result.error}")
 
+        jobs = _messages(settings, pending, candidates, window, now, eight_bit=transport.accepts_8bitmime)
         try:
             deliver.deliver_all(jobs, transport, on_result)
         finally:
@@ -143,8 +143,10 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
     return report
 
 
-def _messages(settings: Settings, subscribers, candidates, window, now: datetime):
+def _messages(settings: Settings, subscribers, candidates, window, now: datetime, eight_bit=lambda: False):
     """(subscriber, message) pairs, built lazily so 10k messages never sit in memory at once.
+    `eight_bit()` is asked once, when the first message is built (for SMTP it opens the
+    connection: a send with nobody to send to never contacts the server).
 
     The body is rendered once per (language, filters) and is the same for everyone in that group
     (so it is encoded once too); what is personal sits in the headers: the address and the
@@ -157,7 +159,10 @@ def _messages(settings: Settings, subscribers, candidates, window, now: datetime
              "calendar": urljoin(settings.site_url, "calendar.ics"),
              "atom": urljoin(settings.site_url, "feed.atom"),
              "unsubscribe": settings.unsubscribe_base}
+    use_8bit = None
     for sub in subscribers:
+        if use_8bit is None:
+            use_8bit = bool(eight_bit())
         key = (sub.language, tuple(sorted(sub.organisations or ())), tuple(sorted(sub.categories or ())))
         if key not in rendered:
             items = dg.select_items(candidates, window, organisations=sub.organisations or None,
@@ -169,6 +174,7 @@ def _messages(settings: Settings, subscribers, candidates, window, now: datetime
         yield sub, mail.build_message(
             subscriber=sub, subject=subject, text=text, html=html, sender=settings.sender,
             unsubscribe_url=mail.unsubscribe_url(settings.unsubscribe_base, sub.token), now=now,
+            eight_bit=use_8bit,
         )
 
 

@@ -121,8 +121,30 @@ def _reply_text(reply: bytes | str) -> str:
     return " ".join(text.split())
 
 
+_LINE_END = re.compile(rb"\r\n|\n|\r")
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+def data_payload(message: bytes) -> bytes:
+    """What follows DATA on the wire: CRLF line ends, leading dots doubled, the final "." line
+    (RFC 5321 4.5.2) — exactly what smtplib's data() sends, computed where it is cheap to."""
+    payload = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", message))
+    if not payload.endswith(b"\r\n"):
+        payload += b"\r\n"
+    return payload + b".\r\n"
+
+
 class _LostBeforeData(Exception):
     """The connection went away before the message body was sent: resending cannot duplicate it."""
+
+
+def _data(conn: smtplib.SMTP, payload: bytes) -> tuple[int, bytes]:
+    """smtplib's data() for a payload already made wire-ready by `data_payload`."""
+    code, reply = conn.docmd("data")
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    conn.send(payload)
+    return conn.getreply()
 
 
 class SmtpTransport:
@@ -138,6 +160,15 @@ class SmtpTransport:
         self.ssl_context = ssl_context
         self.connections = 0  # how many connections were opened (figures, tests)
         self._conn: smtplib.SMTP | None = None
+        self._body_8bit = False  # promised: messages built with 8bit bodies (BODY=8BITMIME)
+
+    def accepts_8bitmime(self) -> bool:
+        """Whether the server takes 8bit bodies (RFC 6152); connects to find out. From then on
+        every message is declared BODY=8BITMIME, and a reconnect to a server without it fails."""
+        if self._conn is None:
+            self._connect()
+        self._body_8bit = self._conn.has_extn("8bitmime")
+        return self._body_8bit
 
     def __enter__(self) -> "SmtpTransport":
         return self
@@ -181,6 +212,9 @@ class SmtpTransport:
                 conn.ehlo()
             if cfg.username:
                 conn.login(cfg.username, cfg.password or "")
+            if self._body_8bit and not conn.has_extn("8bitmime"):
+                raise ServerUnavailable(f"SMTP server {where} no longer offers 8BITMIME; "
+                                        "the next send will build its messages without it")
         except ServerUnavailable:
             if conn is not None:
                 conn.close()
@@ -214,10 +248,10 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError):
             self._drop()
 
-    def _transaction(self, sender: str, recipients: list[str], body: bytes) -> None:
+    def _transaction(self, sender: str, recipients: list[str], payload: bytes) -> None:
         conn = self._conn
         try:
-            code, reply = conn.mail(sender)
+            code, reply = conn.mail(sender, ["BODY=8BITMIME"] if self._body_8bit else [])
             if code == 421:
                 raise _LostBeforeData(f"{code} {_reply_text(reply)}")
             if code != 250:  # a refused sender is a configuration problem: nothing else would go
@@ -238,7 +272,7 @@ class SmtpTransport:
             self._drop()
             raise DeliveryError(f"SMTP error before sending the message: {exc}") from None
         try:
-            code, reply = conn.data(body)
+            code, reply = _data(conn, payload)
         except smtplib.SMTPDataError as exc:  # DATA command itself refused
             self._reset()
             raise DeliveryError(f"message refused: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
@@ -257,12 +291,14 @@ class SmtpTransport:
     def send(self, msg: EmailMessage) -> None:
         """Deliver one message or raise DeliveryError; a dropped connection is reopened once."""
         sender, recipients = _envelope(msg)
-        body = msg.as_bytes()
+        # A digest message knows its wire form with the shared body quoted once; others are quoted here.
+        smtp_payload = getattr(msg, "smtp_payload", None)
+        payload = smtp_payload() if smtp_payload else data_payload(msg.as_bytes())
         for attempt in (1, 2):
             if self._conn is None:
                 self._connect()
             try:
-                self._transaction(sender, recipients, body)
+                self._transaction(sender, recipients, payload)
                 return
             except _LostBeforeData as exc:
                 self._drop()
@@ -290,6 +326,10 @@ class OutboxTransport:
 
     def close(self) -> None:
         pass
+
+    @staticmethod
+    def accepts_8bitmime() -> bool:
+        return False  # .eml files for any mail program: keep them 7bit-clean
 
     def send(self, msg: EmailMessage) -> None:
         _, recipients = _envelope(msg)
@@ -364,3 +404,4 @@ def deliver_all(jobs: Iterable[tuple[Subscriber, EmailMessage]], transport,
         on_result(result)
         results.append(result)
     return results
+

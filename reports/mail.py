@@ -102,6 +102,11 @@ def _header_text(text: str, max_length: int) -> str:
     return clean_text(_encodable(text), max_length).replace("=?", "= ?")
 
 
+@functools.lru_cache(maxsize=64)
+def _subject_text(subject: str) -> str:
+    return _header_text(subject, SUBJECT_MAX)  # the same for every subscriber of a digest
+
+
 def _assert_single_line_headers(msg: EmailMessage) -> None:
     """Last line of defence: no header value may hold a line break, whatever path it came by."""
     for name, value in msg.items():
@@ -148,10 +153,17 @@ def unsubscribe_url(base_url: str, token: str) -> str:
     return url
 
 
-def _transfer_encoding(text: str) -> str:
-    """7bit where possible; otherwise an encoding every SMTP server relays unchanged (no 8BITMIME needed)."""
+LINE_MAX = 998  # octets per line on the wire (RFC 5322 2.1.1)
+
+
+def _transfer_encoding(text: str, eight_bit: bool = False) -> str:
+    """7bit where possible; 8bit for UTF-8 text when the server takes it (8BITMIME: a third
+    smaller than base64 and readable as is); otherwise base64, which every server relays."""
+    lines = text.splitlines() or [""]
     if text.isascii():
-        return "7bit" if max(map(len, text.splitlines() or [""])) <= 998 else "quoted-printable"
+        return "7bit" if max(map(len, lines)) <= LINE_MAX else "quoted-printable"
+    if eight_bit and "\x00" not in text and max(len(line.encode("utf-8")) for line in lines) <= LINE_MAX:
+        return "8bit"
     return "base64"
 
 
@@ -169,13 +181,13 @@ def _shared_header(name: str, value):
 
 
 @functools.lru_cache(maxsize=64)
-def _body_parts(text: str, html: str) -> tuple[MIMEPart, MIMEPart]:
+def _body_parts(text: str, html: str, eight_bit: bool) -> tuple[MIMEPart, MIMEPart]:
     """The text and HTML parts, built once per distinct body and shared (read-only) by every
     message carrying it: all subscribers of one language usually get the same digest. Callers
     must not modify the parts of a built message."""
     plain, rich = MIMEPart(policy=POLICY), MIMEPart(policy=POLICY)
-    plain.set_content(text, subtype="plain", charset="utf-8", cte=_transfer_encoding(text))
-    rich.set_content(html, subtype="html", charset="utf-8", cte=_transfer_encoding(html))
+    plain.set_content(text, subtype="plain", charset="utf-8", cte=_transfer_encoding(text, eight_bit))
+    rich.set_content(html, subtype="html", charset="utf-8", cte=_transfer_encoding(html, eight_bit))
     return plain, rich
 
 
@@ -188,10 +200,24 @@ class DigestMessage(EmailMessage):
     def as_bytes(self, unixfrom: bool = False, policy=None) -> bytes:
         if unixfrom or (policy is not None and policy is not self.policy) or not self.is_multipart():
             return super().as_bytes(unixfrom, policy)
-        headers = b"".join(self.policy.fold_binary(name, value) for name, value in self.items())
-        return headers + self.policy.linesep.encode("ascii") + _serialized_body(tuple(self.iter_parts()))
+        return self._header_block() + _serialized_body(tuple(self.iter_parts()))
 
     __bytes__ = as_bytes
+
+    def smtp_payload(self) -> bytes:
+        """The message as sent after SMTP DATA (see reports.deliver.data_payload): the body's
+        dot-stuffing is done once per body too, only the headers are quoted per message."""
+        from reports.deliver import data_payload
+
+        if not self.is_multipart():
+            return data_payload(self.as_bytes())
+        # The header block ends with an empty line, so the body starts a line: quoting the two
+        # apart is quoting the whole.
+        return _quote_block(self._header_block()) + _quoted_body(tuple(self.iter_parts()))
+
+    def _header_block(self) -> bytes:
+        return b"".join(self.policy.fold_binary(name, value) for name, value in self.items()) \
+            + self.policy.linesep.encode("ascii")
 
 
 @functools.lru_cache(maxsize=64)
@@ -205,9 +231,25 @@ def _serialized_body(parts: tuple[MIMEPart, ...]) -> bytes:
     return whole.split(POLICY.linesep.encode("ascii") * 2, 1)[1]
 
 
+@functools.lru_cache(maxsize=64)
+def _quoted_body(parts: tuple[MIMEPart, ...]) -> bytes:
+    from reports.deliver import data_payload
+
+    return data_payload(_serialized_body(parts))
+
+
+def _quote_block(block: bytes) -> bytes:
+    """Dot-stuffing of a block that ends with a line break (no final "." line)."""
+    from reports.deliver import data_payload
+
+    return data_payload(block)[:-3]  # without the ".\r\n" that ends DATA
+
+
 def build_message(*, subscriber: Subscriber, subject: str, text: str, html: str, sender: str,
-                  unsubscribe_url: str, now: datetime, message_domain: str | None = None) -> EmailMessage:
-    """One multipart/alternative UTF-8 message (plain text, then HTML) for one subscriber."""
+                  unsubscribe_url: str, now: datetime, message_domain: str | None = None,
+                  eight_bit: bool = False) -> EmailMessage:
+    """One multipart/alternative UTF-8 message (plain text, then HTML) for one subscriber.
+    `eight_bit`: the server announced 8BITMIME (the transport then declares BODY=8BITMIME)."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     from_address = parse_sender(sender)
@@ -225,14 +267,16 @@ def build_message(*, subscriber: Subscriber, subject: str, text: str, html: str,
     msg = DigestMessage(policy=POLICY)
     msg["From"] = _shared_header("From", str(from_address))
     msg["To"] = Address(display_name=_header_text(subscriber.name, NAME_MAX), addr_spec=recipient)
-    msg["Subject"] = _shared_header("Subject", _header_text(subject, SUBJECT_MAX))
+    msg["Subject"] = _shared_header("Subject", _subject_text(subject))
     msg["Date"] = _shared_header("Date", format_datetime(now))  # a string: equal instants in other zones must not share
-    msg["Message-ID"] = make_msgid(domain=domain)
-    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    # Both values are ASCII tokens built and checked here (no spaces, no line breaks, no '=?'):
+    # stored raw, they skip the header parser, which costs more than the rest of the message.
+    msg.set_raw("Message-ID", make_msgid(domain=domain))
+    msg.set_raw("List-Unsubscribe", f"<{unsubscribe_url}>")
     msg["List-Unsubscribe-Post"] = _shared_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     msg["MIME-Version"] = _shared_header("MIME-Version", "1.0")
     msg["Content-Type"] = _shared_header("Content-Type", f'multipart/alternative; boundary="{_BOUNDARY}"')
-    for part in _body_parts(_encodable(text), _encodable(html)):
+    for part in _body_parts(_encodable(text), _encodable(html), eight_bit):
         msg.attach(part)
     _assert_single_line_headers(msg)
     return msg

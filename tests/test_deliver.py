@@ -557,3 +557,69 @@ def test_delivery_error_classes():
     assert DeliveryError("x", permanent=True).permanent
     assert not DeliveryError("x").permanent
     assert isinstance(ServerUnavailable("gone"), DeliveryError) and not ServerUnavailable("gone").permanent
+
+
+# --- 8BITMIME and the wire form ----------------------------------------------------------------
+
+class _MailOptionsHandler(RecordingHandler):
+    """Records the MAIL options; optionally hides 8BITMIME from the EHLO answer (an old relay)."""
+
+    def __init__(self, *, offer_8bitmime: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.offer_8bitmime = offer_8bitmime
+        self.mail_options: list[list[str]] = []
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return [r for r in responses if self.offer_8bitmime or "8BITMIME" not in r]
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.mail_options.append(list(mail_options))
+        return await super().handle_MAIL(server, session, envelope, address, mail_options)
+
+
+def _digest_jobs(eight_bit: bool, count: int = 2):
+    text = "本文です。\n.a line that starts with a dot\n..and two\n" * 30
+    html = "<p>本文です。</p>\n.<p>dot first</p>\n" * 30
+    jobs = []
+    for n in range(1, count + 1):
+        subscriber = make_subscriber(f"m{n}@example.jp", name=f"会員 {n}", language="ja")
+        jobs.append((subscriber, build_message(
+            subscriber=subscriber, subject="宇宙ビジネス週報", text=text, html=html, sender=SENDER,
+            unsubscribe_url=unsubscribe_url("https://digest.example.org/u", subscriber.token), now=NOW,
+            eight_bit=eight_bit)))
+    return jobs, text, html
+
+
+@pytest.mark.parametrize("offer", [True, False])
+def test_8bit_bodies_only_to_a_server_that_offers_8bitmime(offer):
+    handler = _MailOptionsHandler(offer_8bitmime=offer)
+    with LocalSmtpServer(handler) as server:
+        transport = transport_to(server)
+        with transport:
+            eight_bit = transport.accepts_8bitmime()
+            jobs, text, html = _digest_jobs(eight_bit)
+            results = deliver_all(jobs, transport, lambda result: None)
+    assert eight_bit is offer and all(r.ok for r in results)
+    assert handler.mail_options == ([["BODY=8BITMIME"]] * 2 if offer else [[]] * 2)
+    for (_, msg), (_, _, raw, _) in zip(jobs, handler.messages):
+        received = email.message_from_bytes(raw, policy=policy.default)
+        parts = {p.get_content_type(): p for p in received.iter_parts()}
+        assert {p["Content-Transfer-Encoding"] for p in parts.values()} == ({"8bit"} if offer else {"base64"})
+        # Lines starting with a dot survive the DATA dot-stuffing both ways, byte for byte.
+        def content(part):
+            return part.get_content().replace("\r\n", "\n")
+
+        assert content(parts["text/plain"]) == text and content(parts["text/html"]) == html
+        assert raw.replace(b"\r\n", b"\n") == msg.as_bytes().replace(b"\r\n", b"\n")
+
+
+def test_the_wire_form_of_a_digest_is_the_same_as_smtplib_would_send():
+    from reports.deliver import data_payload
+
+    jobs, _, _ = _digest_jobs(eight_bit=True, count=1)
+    msg = jobs[0][1]
+    payload = msg.smtp_payload()
+    assert payload == data_payload(msg.as_bytes())
+    assert payload.endswith(b"\r\n.\r\n") and b"\r\n..a line that starts" in payload
+    assert b"\n" not in payload.replace(b"\r\n", b"")
