@@ -21,6 +21,7 @@ import os
 import threading
 import uuid
 from concurrent.futures import BrokenExecutor, Executor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -152,18 +153,46 @@ MIN_FEEDS_FOR_POOL = 20
 
 
 def _offload_to(pool: Executor | None):
-    """Run a CPU-bound call in the parse pool; in place when there is none or it broke (e.g. a
-    script without a __main__ guard calling the flow) rather than fail the source."""
+    """Run a CPU-bound call in the parse pool; in place when there is none or it broke, rather
+    than fail the source."""
     if pool is None:
         return None
 
     def offload(fn, *args):
         try:
-            return pool.submit(fn, *args).result()
+            with _spawning_without_main():
+                future = pool.submit(fn, *args)  # may start a worker process
+            return future.result()
         except BrokenExecutor:
             return fn(*args)
 
     return offload
+
+
+_spawn_lock = threading.Lock()
+
+
+@contextmanager
+def _spawning_without_main():
+    """While a parse worker starts, `__main__` presents itself as a module named "__main__", which
+    multiprocessing's children never import. Otherwise each worker would re-run the program that
+    called the flow: a script without an `if __name__ == "__main__"` guard would run the whole
+    collect again in every worker (and `prefect.engine` would be imported twice over). Workers
+    only need the parsing modules, which the fork server has already loaded."""
+    import importlib.machinery
+    import sys
+
+    main = sys.modules.get("__main__")
+    with _spawn_lock:
+        if main is None:
+            yield
+            return
+        saved = main.__dict__.get("__spec__")
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+        try:
+            yield
+        finally:
+            main.__spec__ = saved
 
 
 @task(name="collect-source", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)

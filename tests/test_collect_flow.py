@@ -3,6 +3,7 @@ feed) is retried, then reported as that source's failure while the others load."
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 from tests.test_e2e import catalog_toml, fresh_feed
 
@@ -35,3 +36,35 @@ def test_a_task_that_raises_fails_only_its_source(tmp_path, monkeypatch, http_se
     assert lines["broken"].status == "error"
     assert lines["broken"].error == "internal error: RuntimeError: simulated bug"
     assert calls.count("broken") == 2  # retried once
+
+
+UNGUARDED_SCRIPT = """
+import sys
+print("top level ran", file=sys.stderr, flush=True)
+from flows.settings import load_settings, quiet_prefect
+quiet_prefect(load_settings().home)
+from flows.collect import collect_flow
+report = collect_flow()
+print("new items:", report.items_new, file=sys.stderr)
+"""
+
+
+def test_a_script_without_a_main_guard_runs_the_flow_once_with_the_parse_pool(tmp_path, http_server, prefect_api):
+    """Parse workers must not re-run the program that called the flow (multiprocessing would
+    import an unguarded script's top level in every worker, running the collect again there)."""
+    import os
+    import subprocess
+    import sys
+
+    for n in range(3):
+        http_server.add(f"/{n}.xml", body=fresh_feed(datetime.now(timezone.utc), n=2, prefix=f"Feed {n}"))
+    (tmp_path / "c.toml").write_text(catalog_toml([(f"s{n}", "ESA", http_server.url(f"/{n}.xml")) for n in range(3)]))
+    script = tmp_path / "collect_now.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    env = dict(os.environ, SPACEDIGEST_HOME=str(tmp_path / "home"), SPACEDIGEST_SOURCES=str(tmp_path / "c.toml"),
+               SPACEDIGEST_PARSE_PROCESSES="2", PREFECT_API_URL=prefect_api, PREFECT_HOME=str(tmp_path / "ph"),
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.count("top level ran") == 1
+    assert "new items: 6" in result.stderr
