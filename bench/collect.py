@@ -7,7 +7,9 @@ whole-process wall time, time inside the flow, fetches/s, entries/s and peak RSS
 with nothing changed (every feed answers 304).
 
 spacedigest runs twice over: with a running Prefect server (PREFECT_API_URL set, as scheduled runs
-have) and cold (no PREFECT_API_URL: the command starts Prefect's temporary server itself).
+have) and cold (no PREFECT_API_URL: the command starts Prefect's temporary server itself). Cold is
+measured on a machine where Prefect has run before (its database exists, as for every run but the
+very first); the very first run, which also creates that database, is shown on its own line.
 
     .venv/bin/python bench/collect.py --feeds 200 --latency 0.1
 """
@@ -201,12 +203,19 @@ def run(feeds: int = 200, latency: float = 0.1, workers: int = 16, hosts: int = 
             runs.append(spacedigest_collect("  rerun, all 304", catalog, home, api_url=api, workers=workers,
                                             extra_env=extra_env))
         if "cold" in modes:
+            # Both cold runs share one Prefect home, as successive runs on one machine do: the first
+            # ever also creates Prefect's database (once per machine); the second is the steady state.
+            cold_env = {**(extra_env or {}), "PREFECT_HOME": str(workdir / "prefect-home-cold")}
+            first = workdir / "home-cold-first"
+            first.mkdir()
+            runs.append(spacedigest_collect("  cold, first run ever", catalog, first, api_url=None,
+                                            workers=workers, extra_env=cold_env))
             home = workdir / "home-cold"
             home.mkdir()
             runs.append(spacedigest_collect("spacedigest, cold", catalog, home, api_url=None, workers=workers,
-                                            extra_env=extra_env))
+                                            extra_env=cold_env))
             runs.append(spacedigest_collect("  rerun, all 304", catalog, home, api_url=None, workers=workers,
-                                            extra_env=extra_env))
+                                            extra_env=cold_env))
         if "reader" in modes:
             db = workdir / "reader.sqlite"
             runs.append(reader_update(f"reader, {workers} workers", urls_file, db, workers))
