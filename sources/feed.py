@@ -1,5 +1,8 @@
 """Feed bytes -> entries (RSS 0.9x/1.0/2.0, Atom), tolerant of the malformed feeds real sites serve.
 
+Well-formed RSS/RDF/Atom documents are read by `sources.fastfeed` (lxml, same raw entries as
+feedparser, ~20x less CPU); whatever it is not certain about goes to feedparser.
+
 feedparser does the heavy lifting (encodings, bozo recovery, date formats). It is called with
 HTML sanitizing and relative-URI resolution of embedded content turned off: the normalizer strips
 summaries to plain text and canonicalizes links itself, and that roughly doubles parse speed.
@@ -17,6 +20,7 @@ from functools import lru_cache
 
 import feedparser
 
+from sources import fastfeed
 from sources.dates import parse_datetime
 from sources.models import Entry, ParseError, ParseResult
 from sources.normalize import canonical_url
@@ -43,6 +47,11 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
     if looks_like_html(body):
         raise ParseError("not a feed: got an HTML page")
 
+    fast = fastfeed.parse(body, content_type)
+    if fast is not None:
+        channel, raw_entries, atom = fast
+        return _result(channel, raw_entries, atom, url, [])
+
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(
         body,
@@ -56,10 +65,14 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
     if not parsed.entries and not parsed.get("version"):
         raise ParseError(f"not a feed: {_reason(parsed.get('bozo_exception')) or 'no feed elements found'}")
 
-    channel = parsed.feed
     atom = (parsed.get("version") or "").startswith("atom")
+    return _result(parsed.feed, parsed.entries, atom, url, warnings)
+
+
+def _result(channel, raw_entries, atom: bool, url: str, warnings: list[str]) -> ParseResult:
+    """feedparser-shaped channel and entries (from feedparser or the fast path) -> ParseResult."""
     return ParseResult(
-        entries=[_entry(raw, declared_types=atom) for raw in parsed.entries],
+        entries=[_entry(raw, declared_types=atom) for raw in raw_entries],
         feed_title=channel.get("title") or None,
         feed_link=_channel_link(channel, url),
         warnings=warnings,
