@@ -75,11 +75,16 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _LINK_TYPES = {"text": "text/plain", "plain": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
 
 _XMLNS = re.compile(rb"""xmlns(?::([^\s=/>]+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_BASE_ATTR = re.compile(rb"""[\s:]base\s*=""", re.IGNORECASE)
+_BASE_ATTR = re.compile(rb"""base\s*=""")
 _C1 = re.compile("[\x80-\x9f]")
 _ENTITY_LIKE = re.compile("&([A-Za-z0-9_]+);")
 
+
+def _amp(match: re.Match) -> str:
+    return "&" + match.group(1)
+
 _local = threading.local()
+_KEYS: dict[str, tuple[str, str]] = {}  # lxml tag in a known namespace -> (prefix, feedparser key)
 
 
 def parse(body: bytes, content_type: str | None) -> tuple[dict, list[dict], bool] | None:
@@ -117,7 +122,7 @@ def _parse(body: bytes, content_type: str | None) -> tuple[dict, list[dict], boo
     data = convert_to_utf8({"content-type": content_type} if content_type else {}, body, result)
     if result.get("bozo") or not result.get("encoding"):
         raise _Fallback("encoding: feedparser would warn")
-    if _BASE_ATTR.search(data):
+    if _has_base_attribute(data):
         raise _Fallback("xml:base (or a 'base' attribute) present")
     parser = _parser()
     try:
@@ -156,6 +161,15 @@ def _parse(body: bytes, content_type: str | None) -> tuple[dict, list[dict], boo
         if namespacemap.get(used, used) != used:
             raise _Fallback(f"prefix {used!r} re-mapped by a declaration")
     return walk.feed, walk.entries, atom
+
+
+def _has_base_attribute(data: bytes) -> bool:
+    """xml:base, base or x:base in any case (feedparser lower-cases attribute names); a superset,
+    as text may hold look-alikes."""
+    lowered = data.lower()
+    if b"base" not in lowered:
+        return False
+    return any(lowered[m.start() - 1:m.start()] in (b" ", b"\t", b"\n", b"\r", b":") for m in _BASE_ATTR.finditer(lowered))
 
 
 def _declarations(data: bytes) -> tuple[dict[str, str], set[str]]:
@@ -214,6 +228,12 @@ def _fix(text: str) -> str:
     return text
 
 
+def _resolve(uri: str) -> str:
+    """feedparser's resolve_uri() with no base: _urljoin('', uri) only collapses the slashes after
+    'scheme://', so a URI without ':///' is returned unchanged."""
+    return _urljoin("", uri) if ":///" in uri else uri
+
+
 def _text(el) -> str:
     """An element's character data (comments and PIs skipped, as SAX does); markup falls back."""
     if not len(el):
@@ -267,13 +287,19 @@ class _Walk:
         self.title_depth = -1  # feedparser: a title at this depth or deeper is not stored again
 
     def key(self, el) -> tuple[str, str]:
-        prefix, local = _tag_parts(el.tag)
-        if prefix is None:  # unknown namespace: feedparser uses the document's own prefix
-            prefix = (el.prefix or "").lower()
-        if not prefix:
-            return "", local
-        self.prefixes.add(prefix)
-        return prefix, f"{prefix}_{local}"
+        found = _KEYS.get(el.tag)
+        if found is None:
+            prefix, local = _tag_parts(el.tag)
+            if prefix is None:  # unknown namespace: feedparser uses the document's own prefix
+                prefix = (el.prefix or "").lower()
+                found = (prefix, f"{prefix}_{local}" if prefix else local)
+            else:
+                found = (prefix, f"{prefix}_{local}" if prefix else local)
+                if len(_KEYS) < 10_000:  # bounded: a hostile feed may invent any number of names
+                    _KEYS[el.tag] = found
+        if found[0]:
+            self.prefixes.add(found[0])
+        return found
 
     # -- containers ---------------------------------------------------------------------------
 
@@ -361,9 +387,12 @@ class _Walk:
             for child in el:
                 if isinstance(child.tag, str):
                     prefix, part = self.key(child)
-                    if prefix or part not in _AUTHOR_PARTS:
+                    if not prefix and part in _AUTHOR_PARTS:
+                        _text(child)
+                    elif part in _HANDLED or part in _COLLIDING:
                         raise _Fallback(f"{part!r} inside an author")
-                    _text(child)
+                    else:  # no handler (Blogger's gd:image): as anywhere else
+                        self.inert(child, part)
         elif key in _HANDLED or key in _COLLIDING:
             raise _Fallback(f"element {key!r}")
         else:  # no handler: feedparser keeps its text under its own name; children must be inert too
@@ -421,6 +450,11 @@ class _Walk:
                 value = _fix(_text(child).strip())
                 entry.setdefault("content", []).append({"type": kind, "value": value})
                 entry.setdefault("summary", value)  # feedparser copies content to a missing summary
+            elif key == "source" and not len(child):
+                # RSS <source url>name</source>: feedparser files it away, but it also forgets
+                # the entry's title depth, so a later title is stored again.
+                _text(child)
+                self.title_depth = -1
             elif key in _DATES:
                 field = _DATES[key]
                 value = _fix(_text(child).strip())
@@ -446,28 +480,26 @@ class _Walk:
         context.setdefault("links", []).append(attrs)
         text = _text(el)  # also: no child element (feedparser would read a title inside it)
         if "href" in attrs:
-            href = attrs["href"] = _urljoin("", attrs["href"])
+            href = attrs["href"] = _resolve(attrs["href"])
             if attrs["rel"] == "alternate" and _LINK_TYPES.get(attrs["type"], attrs["type"]) in _HTML_TYPES:
                 context["link"] = href
             return
-        value = text.strip()
-        if value:
-            value = _urljoin("", value)
-        value = _fix(value)
+        value = _fix(_resolve(text.strip()))
+        if "&" in value:  # feedparser's fix-up of query strings it took for entity references
+            value = value.replace("&amp;", "&") if in_entry else value
+            value = _ENTITY_LIKE.sub(_amp, value)
         if in_entry:
-            value = _ENTITY_LIKE.sub(r"&\g<1>", value.replace("&amp;", "&"))
             context["link"] = value
             if value:
                 attrs["href"] = value
         else:
-            context["link"] = value = _ENTITY_LIKE.sub(r"&\g<1>", value)
-            attrs["href"] = value
+            context["link"] = attrs["href"] = value
 
     def guid(self, el, context: dict) -> None:
         is_link = _attrs(el).get("ispermalink", "true") == "true"
         value = _text(el).strip()
-        if value and is_link:
-            value = _urljoin("", value)
+        if is_link:
+            value = _resolve(value)
         value = _fix(value)
         context["id"] = value
         if is_link:

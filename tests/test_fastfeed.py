@@ -124,6 +124,11 @@ SEMANTIC_CASES = {
                        '<id>https://f.example/id-is-link</id><link rel="self" href="https://f.example/s"/></entry>'),
     "atom-feed-id-before-link": atom("<entry><title>x</title></entry>", head='<id>https://f.example/id</id><title>F</title>'),
     "channel-title-after-items": rss("<item><title>i</title></item><title>Late</title>", channel=""),
+    # an RSS <source> makes feedparser forget the title depth: the next title replaces the first
+    "rss-source": rss("<item><title>First</title><source url='https://s.example/'>S</source><title>Again</title></item>"),
+    # unknown elements inside an author (Blogger's gd:image) are harmless
+    "author-extension": atom('<entry xmlns:gd="http://schemas.google.com/g/2005"><title>x</title>'
+                             '<author><name>N</name><gd:image src="https://i.example/a.png"/></author></entry>'),
 }
 
 
@@ -153,7 +158,7 @@ FALLBACK_CASES = {
                    "type"),
     "markup-in-title": (rss("<item><title>a <b>b</b></title></item>"), "markup"),
     "second-description": (rss("<item><description>a</description><description>b</description></item>"), "second"),
-    "source": (rss("<item><title>x</title><source url='https://s.example/'>S</source></item>"), "source"),
+    "atom-source": (atom("<entry><title>x</title><source><title>Other</title></source></entry>"), "source"),
     "undeclared-prefix": (b"<rss><channel><item><foo:bar>x</foo:bar></item></channel></rss>", "not well-formed"),
     "unknown-root": (b'<?xml version="1.0"?><opml version="2.0"><body/></opml>', "root"),
     "atom-03": (b'<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>a</title></feed>', "root"),
