@@ -161,12 +161,18 @@ class SmtpTransport:
         self.connections = 0  # how many connections were opened (figures, tests)
         self._conn: smtplib.SMTP | None = None
         self._body_8bit = False  # promised: messages built with 8bit bodies (BODY=8BITMIME)
+        self._unreachable: ServerUnavailable | None = None
 
     def accepts_8bitmime(self) -> bool:
         """Whether the server takes 8bit bodies (RFC 6152); connects to find out. From then on
-        every message is declared BODY=8BITMIME, and a reconnect to a server without it fails."""
+        every message is declared BODY=8BITMIME, and a reconnect to a server without it fails.
+        Never raises: a server that cannot be reached is reported by the first send, as always."""
         if self._conn is None:
-            self._connect()
+            try:
+                self._connect()
+            except ServerUnavailable as exc:
+                self._unreachable = exc  # raised by the next send rather than trying again at once
+                return False
         self._body_8bit = self._conn.has_extn("8bitmime")
         return self._body_8bit
 
@@ -294,6 +300,9 @@ class SmtpTransport:
         # A digest message knows its wire form with the shared body quoted once; others are quoted here.
         smtp_payload = getattr(msg, "smtp_payload", None)
         payload = smtp_payload() if smtp_payload else data_payload(msg.as_bytes())
+        if self._unreachable is not None:
+            exc, self._unreachable = self._unreachable, None
+            raise exc
         for attempt in (1, 2):
             if self._conn is None:
                 self._connect()

@@ -478,6 +478,15 @@ def test_nothing_listening():
     assert "refused" in results[0].error.lower()
 
 
+def test_nothing_listening_when_asked_for_8bitmime_is_reported_by_the_first_send_as_before():
+    transport = SmtpTransport(SmtpConfig("smtp", "127.0.0.1", free_port(), None, None, timeout=2))
+    assert transport.accepts_8bitmime() is False  # no exception: sending reports it
+    results, _ = run(make_jobs(3), transport)
+    assert [r.ok for r in results] == [False] * 3
+    assert "cannot connect to SMTP server smtp://127.0.0.1:" in results[0].error
+    assert all(r.error.startswith("not sent: cannot connect") for r in results[1:])
+
+
 def test_an_unrecordable_delivery_stops_the_run():
     """If the caller cannot write the deliveries row, sending on would send twice next time."""
     def fail_on_second(result: DeliveryResult) -> None:
