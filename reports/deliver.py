@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
+from reports.mail import smtp_data
 from reports.subscribers import Subscriber
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
@@ -121,25 +122,12 @@ def _reply_text(reply: bytes | str) -> str:
     return " ".join(text.split())
 
 
-_LINE_END = re.compile(rb"\r\n|\n|\r")
-_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
-
-
-def data_payload(message: bytes) -> bytes:
-    """What follows DATA on the wire: CRLF line ends, leading dots doubled, the final "." line
-    (RFC 5321 4.5.2) — exactly what smtplib's data() sends, computed where it is cheap to."""
-    payload = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", message))
-    if not payload.endswith(b"\r\n"):
-        payload += b"\r\n"
-    return payload + b".\r\n"
-
-
 class _LostBeforeData(Exception):
     """The connection went away before the message body was sent: resending cannot duplicate it."""
 
 
 def _data(conn: smtplib.SMTP, payload: bytes) -> tuple[int, bytes]:
-    """smtplib's data() for a payload already made wire-ready by `data_payload`."""
+    """smtplib's data() for a payload already made wire-ready (`reports.mail.smtp_data`)."""
     code, reply = conn.docmd("data")
     if code != 354:
         raise smtplib.SMTPDataError(code, reply)
@@ -299,7 +287,7 @@ class SmtpTransport:
         sender, recipients = _envelope(msg)
         # A digest message knows its wire form with the shared body quoted once; others are quoted here.
         smtp_payload = getattr(msg, "smtp_payload", None)
-        payload = smtp_payload() if smtp_payload else data_payload(msg.as_bytes())
+        payload = smtp_payload() if smtp_payload else smtp_data(msg.as_bytes())
         if self._unreachable is not None:
             exc, self._unreachable = self._unreachable, None
             raise exc

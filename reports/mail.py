@@ -205,15 +205,13 @@ class DigestMessage(EmailMessage):
     __bytes__ = as_bytes
 
     def smtp_payload(self) -> bytes:
-        """The message as sent after SMTP DATA (see reports.deliver.data_payload): the body's
-        dot-stuffing is done once per body too, only the headers are quoted per message."""
-        from reports.deliver import data_payload
-
+        """`smtp_data(self.as_bytes())`, with the shared body dot-stuffed once per body too: only
+        the headers are done per message."""
         if not self.is_multipart():
-            return data_payload(self.as_bytes())
-        # The header block ends with an empty line, so the body starts a line: quoting the two
-        # apart is quoting the whole.
-        return _quote_block(self._header_block()) + _quoted_body(tuple(self.iter_parts()))
+            return smtp_data(self.as_bytes())
+        # The header block ends with an empty line, so the body starts a line: stuffing the two
+        # apart is stuffing the whole.
+        return dot_stuffed(self._header_block()) + _body_data(tuple(self.iter_parts()))
 
     def _header_block(self) -> bytes:
         return b"".join(self.policy.fold_binary(name, value) for name, value in self.items()) \
@@ -232,17 +230,26 @@ def _serialized_body(parts: tuple[MIMEPart, ...]) -> bytes:
 
 
 @functools.lru_cache(maxsize=64)
-def _quoted_body(parts: tuple[MIMEPart, ...]) -> bytes:
-    from reports.deliver import data_payload
-
-    return data_payload(_serialized_body(parts))
+def _body_data(parts: tuple[MIMEPart, ...]) -> bytes:
+    return smtp_data(_serialized_body(parts))
 
 
-def _quote_block(block: bytes) -> bytes:
-    """Dot-stuffing of a block that ends with a line break (no final "." line)."""
-    from reports.deliver import data_payload
+_LINE_END = re.compile(rb"\r\n|\n|\r")
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
-    return data_payload(block)[:-3]  # without the ".\r\n" that ends DATA
+
+def dot_stuffed(data: bytes) -> bytes:
+    """CRLF line ends and every leading dot doubled, as SMTP DATA carries text (RFC 5321 4.5.2)."""
+    return _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", data))
+
+
+def smtp_data(message: bytes) -> bytes:
+    """What follows the DATA command on the wire, final "." line included: what smtplib's data()
+    sends for a CRLF message (stray CR or LF are made CRLF, as RFC 5321 requires)."""
+    payload = dot_stuffed(message)
+    if not payload.endswith(b"\r\n"):
+        payload += b"\r\n"
+    return payload + b".\r\n"
 
 
 def build_message(*, subscriber: Subscriber, subject: str, text: str, html: str, sender: str,

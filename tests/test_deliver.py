@@ -624,11 +624,11 @@ def test_8bit_bodies_only_to_a_server_that_offers_8bitmime(offer):
 
 
 def test_the_wire_form_of_a_digest_is_the_same_as_smtplib_would_send():
-    from reports.deliver import data_payload
+    from reports.mail import smtp_data
 
     jobs, _, _ = _digest_jobs(eight_bit=True, count=1)
     msg = jobs[0][1]
     payload = msg.smtp_payload()
-    assert payload == data_payload(msg.as_bytes())
+    assert payload == smtp_data(msg.as_bytes())
     assert payload.endswith(b"\r\n.\r\n") and b"\r\n..a line that starts" in payload
     assert b"\n" not in payload.replace(b"\r\n", b"")
