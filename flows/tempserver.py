@@ -64,18 +64,16 @@ class TemporaryServer:
         return self
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT_S) -> None:
-        """Block until the server answers /health (restarting once on a port taken meanwhile)."""
+        """Block until the server answers /health."""
         if self._ready:
             return
         deadline = time.monotonic() + timeout
-        restarted = False
         while time.monotonic() < deadline:
             code = self.process.poll() if self.process else None
-            if code == _ADDRESS_IN_USE and not restarted:
-                restarted = True
-                self.start()
-                os.environ["PREFECT_API_URL"] = self.api_url
-                continue
+            if code == _ADDRESS_IN_USE:
+                # Prefect has read PREFECT_API_URL by now, so another port would not reach it.
+                raise TemporaryServerError(f"the port of Prefect's temporary server ({self.api_url}) was "
+                                           "taken while it started; run the command again")
             if code is not None:
                 raise TemporaryServerError(f"Prefect's temporary server exited with status {code}: "
                                            f"{_last_line(self.log_path)} (log: {self.log_path})")
