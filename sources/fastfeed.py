@@ -340,12 +340,7 @@ class _Walk:
             if key == entry_key:
                 self.entry(child, depth)
             elif key in ("title", "dc_title"):
-                value = _fix(_text(child).strip())
-                _text_type(_attrs(child), "text/plain")
-                if not (-1 < self.title_depth <= depth):
-                    feed["title"] = value
-                if value:
-                    self.title_depth = depth
+                self.title(child, feed, depth)
             elif key == "link":
                 self.link(child, feed, in_entry=False)
             elif key in ("id", "guid"):
@@ -419,14 +414,7 @@ class _Walk:
                 continue
             prefix, key = self.key(child)
             if key in ("title", "dc_title"):
-                attrs = _attrs(child)
-                kind = _text_type(attrs, "text/plain")
-                value = _fix(_text(child).strip())
-                if not (-1 < self.title_depth <= depth):
-                    entry["title"] = value
-                    entry["title_detail"] = {"type": kind}
-                if value:
-                    self.title_depth = depth
+                self.title(child, entry, depth, detail=True)
             elif key == "link":
                 self.link(child, entry, in_entry=True)
             elif key in ("guid", "id"):
@@ -470,6 +458,17 @@ class _Walk:
         self.entries.append(entry)
 
     # -- shared element handlers --------------------------------------------------------------
+
+    def title(self, el, context: dict, depth: int, detail: bool = False) -> None:
+        """feedparser: the first non-empty title at the shallowest depth wins."""
+        kind = _text_type(_attrs(el), "text/plain")
+        value = _fix(_text(el).strip())
+        if not (-1 < self.title_depth <= depth):
+            context["title"] = value
+            if detail:
+                context["title_detail"] = {"type": kind}
+        if value:
+            self.title_depth = depth
 
     def link(self, el, context: dict, in_entry: bool) -> None:
         attrs = _attrs(el)
