@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,8 +81,7 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None,
     servers: set[int] = set()
     watcher = None
     if watch_servers:
-        watcher = threading.Thread(target=_watch_servers, args=(proc, servers), daemon=True)
-        watcher.start()
+        servers, watcher = prefect_server.watch_temporary_servers(proc)
     out, _ = proc.communicate()
     wall = time.perf_counter() - started
     if watcher:
@@ -91,24 +89,6 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None,
     if proc.returncode not in (0, 3):
         raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
     return wall, out, len(servers)
-
-
-def _watch_servers(proc: subprocess.Popen, seen: set[int]) -> None:
-    """Record every uvicorn child (a temporary Prefect server) of `proc` while it runs."""
-    import psutil
-
-    try:
-        parent = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            for child in parent.children(recursive=True):
-                try:
-                    if "uvicorn" in " ".join(child.cmdline()):
-                        seen.add(child.pid)
-                except psutil.Error:
-                    pass
-            time.sleep(0.05)
-    except psutil.Error:
-        pass
 
 
 def _best(repeat: int, fn) -> float:

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -59,3 +60,29 @@ def stop(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def watch_temporary_servers(proc: subprocess.Popen) -> tuple[set[int], threading.Thread]:
+    """Start recording the pid of every uvicorn child (a temporary Prefect server) of `proc` while
+    it runs; returns (the set it fills, the watching thread to join)."""
+    import psutil
+
+    seen: set[int] = set()
+
+    def watch() -> None:
+        try:
+            parent = psutil.Process(proc.pid)
+        except psutil.Error:
+            return
+        while proc.poll() is None:
+            try:
+                for child in parent.children(recursive=True):
+                    if "uvicorn" in " ".join(child.cmdline()):
+                        seen.add(child.pid)
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return seen, watcher

@@ -6,11 +6,11 @@ import os
 import sqlite3
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import psutil
+
+from tests.prefect_server import watch_temporary_servers
 
 FEED = b"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>
 <link>https://example.org/</link><description>d</description>
@@ -36,21 +36,7 @@ def _catalog(tmp_path: Path, url: str) -> Path:
 
 def _run_watching_servers(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess, set[int]]:
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    servers: set[int] = set()
-
-    def watch() -> None:
-        parent = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                for child in parent.children(recursive=True):
-                    if "uvicorn" in " ".join(child.cmdline()):
-                        servers.add(child.pid)
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
+    servers, watcher = watch_temporary_servers(proc)
     out, err = proc.communicate(timeout=240)
     watcher.join(timeout=5)
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err), servers
