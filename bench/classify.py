@@ -39,8 +39,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sources.classify import CATEGORIES, enrich  # noqa: E402
-from sources.models import Announcement  # noqa: E402
+from spacedigest.sources.classify import CATEGORIES, enrich  # noqa: E402
+from spacedigest.sources.models import Announcement  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = PROJECT_ROOT / "bench" / "data" / "labelled.jsonl"
@@ -81,9 +81,9 @@ def labelled_pairs(path: Path) -> tuple[list[tuple[dict, Announcement]], Counter
 
 def heldout_pairs(feed: Path = HELDOUT_FEED, labels: Path = HELDOUT_LABELS) -> list[tuple[dict, Announcement]]:
     """The held-out feed through parse_feed -> normalize -> enrich, as of its labelled fetch time."""
-    from sources.feed import parse_feed
-    from sources.models import Source
-    from sources.normalize import normalize
+    from spacedigest.sources.feed import parse_feed
+    from spacedigest.sources.models import Source
+    from spacedigest.sources.normalize import normalize
 
     expected = json.loads(labels.read_text(encoding="utf-8"))
     fetched_at = datetime.fromisoformat(expected["fetched_at"])

@@ -43,10 +43,10 @@ def start_smtp_server() -> tuple[subprocess.Popen, int]:
 def run(subscribers: int = 10_000, items: int = 40) -> tuple[float, float, int]:
     """(messages/s, seconds, messages sent)."""
     synthetic = bench_module("warehouse").synthetic
-    from flows.jobs import build_digest, send_digest
-    from flows.settings import load_settings
-    from reports.subscribers import make_subscriber
-    from warehouse import db, load, records
+    from spacedigest.flows.jobs import build_digest, send_digest
+    from spacedigest.flows.settings import load_settings
+    from spacedigest.reports.subscribers import make_subscriber
+    from spacedigest.warehouse import db, load, records
 
     workdir = Path(tempfile.mkdtemp(prefix="spacedigest-bench-send-"))
     smtp, port = start_smtp_server()

@@ -41,7 +41,7 @@ EMPTY_FLOW = textwrap.dedent("""
     import contextlib, os, sys
     from pathlib import Path
     if sys.argv[1] == "spacedigest":
-        from flows.tempserver import prefect_api
+        from spacedigest.flows.tempserver import prefect_api
         api = prefect_api(Path(os.environ["PREFECT_HOME"]))
     else:
         api = contextlib.nullcontext()
@@ -134,15 +134,15 @@ def _imports(repeat: int, once) -> list[Figure]:
         Figure("spacedigest sources list (no Prefect)",
                _best(repeat, lambda: once(str(VENV_BIN / "spacedigest"), "sources", "list"))),
         Figure("import prefect", _best(repeat, lambda: once(py, "-c", "import prefect, prefect.flows"))),
-        Figure("import flows.collect, flows.weekly (Prefect included)",
-               _best(repeat, lambda: once(py, "-c", "import flows.collect, flows.weekly"))),
+        Figure("import spacedigest.flows.collect, spacedigest.flows.weekly (Prefect included)",
+               _best(repeat, lambda: once(py, "-c", "import spacedigest.flows.collect, spacedigest.flows.weekly"))),
         Figure("import the Prefect server app (Prefect's own temporary-server path)",
                _best(repeat, lambda: once(py, "-c", "import prefect.server.api.server"))),
     ]
 
 
 def _servers(repeat: int, work: Path, home: Path, once, script: Path) -> list[Figure]:
-    from flows.tempserver import TemporaryServer
+    from spacedigest.flows.tempserver import TemporaryServer
 
     py = sys.executable
 

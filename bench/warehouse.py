@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sources.models import Announcement  # noqa: E402
+from spacedigest.sources.models import Announcement  # noqa: E402
 
 SOURCES = 200
 _CATEGORIES = ["funding", "tender", "incubator", "event", "programme", "other"]
@@ -62,14 +62,14 @@ def synthetic(n: int, *, start: int = 0, published_from: datetime, span_days: fl
 
 
 def _settings(home: Path):
-    from flows.settings import load_settings
+    from spacedigest.flows.settings import load_settings
 
     return replace(load_settings(), home=home, smtp_url=None)
 
 
 def load_new(n: int, workdir: Path) -> Figure:
     """`n` new items into an empty warehouse, in one batch (as one collect run loads them)."""
-    from warehouse import db, load
+    from spacedigest.warehouse import db, load
 
     home = workdir / "load"
     now = datetime.now(timezone.utc)
@@ -84,8 +84,8 @@ def load_new(n: int, workdir: Path) -> Figure:
 
 def weekly_run(history: int, week_items: int, workdir: Path, batch: int = 250_000) -> tuple[Figure, Figure]:
     """A weekly run (load the week's items, build the digest) over `history` older items."""
-    from flows.jobs import build_digest
-    from warehouse import db, load
+    from spacedigest.flows.jobs import build_digest
+    from spacedigest.warehouse import db, load
 
     home = workdir / f"weekly-{history}"
     now = datetime.now(timezone.utc)

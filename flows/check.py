@@ -2,15 +2,15 @@
 the first announcements collect would extract — without touching the warehouse."""
 from __future__ import annotations
 
-from flows.settings import Settings
-from sources.catalog import load_catalog
-from sources.models import SourceError
+from spacedigest.flows.settings import Settings
+from spacedigest.sources.catalog import load_catalog
+from spacedigest.sources.models import SourceError
 
 
 def check_sources(settings: Settings, ids: list[str]) -> int:
-    from sources import retrieve
-    from sources.pipeline import collect_source
-    from sources.robots import RobotsCache
+    from spacedigest.sources import retrieve
+    from spacedigest.sources.pipeline import collect_source
+    from spacedigest.sources.robots import RobotsCache
 
     catalog = load_catalog(settings.sources)
     unknown = sorted(set(ids) - {s.id for s in catalog})
@@ -29,7 +29,7 @@ def check_sources(settings: Settings, ids: list[str]) -> int:
         if fetched.http_status:
             print(f"   HTTP {fetched.http_status}, {fetched.bytes} bytes, {fetched.content_type}")
         if source.kind == "html" and result.bodies:
-            from sources.html import describe_selectors
+            from spacedigest.sources.html import describe_selectors
 
             listing, body = result.bodies[0]
             try:

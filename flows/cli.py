@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flows.settings import Settings, load_settings, quiet_prefect
+from spacedigest.flows.settings import Settings, load_settings, quiet_prefect
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -103,7 +103,7 @@ def _read_file(path, what: str = "file") -> bytes:
 # --- collect / run / serve / reprocess ----------------------------------------------------------
 
 def _catalog_ids(settings: Settings) -> list[str]:
-    from sources.catalog import load_catalog
+    from spacedigest.sources.catalog import load_catalog
 
     return [s.id for s in load_catalog(settings.sources)]
 
@@ -113,7 +113,7 @@ def _prefect(settings: Settings):
     """Quiet Prefect, and a Prefect API for the flows: the running server of PREFECT_API_URL, or a
     temporary one started right now (yielded: wait for it before the first flow run)."""
     quiet_prefect(settings.home)
-    from flows.tempserver import prefect_api
+    from spacedigest.flows.tempserver import prefect_api
 
     with prefect_api(Path(os.environ["PREFECT_HOME"])) as server:
         yield server
@@ -126,7 +126,7 @@ def cmd_collect(args, settings: Settings) -> int:
         if unknown:
             raise UsageError(f"unknown source id(s): {', '.join(unknown)} (see `spacedigest sources list`)")
     with _prefect(settings) as server:
-        from flows.collect import collect_flow
+        from spacedigest.flows.collect import collect_flow
 
         if server:
             server.wait_ready()
@@ -151,7 +151,7 @@ def print_collect(report) -> None:
 def print_health(settings: Settings, already_named: set[str] = frozenset()) -> None:
     """Sources that need attention, after every collect and run (also written for staff).
     Those whose failure this run already printed are counted, not listed again."""
-    from flows.jobs import staff_health_report
+    from spacedigest.flows.jobs import staff_health_report
 
     report = staff_health_report(settings)
     others = [row for row in report.attention if row["source_id"] not in already_named]
@@ -169,7 +169,7 @@ def print_health(settings: Settings, already_named: set[str] = frozenset()) -> N
 
 def cmd_run(args, settings: Settings) -> int:
     with _prefect(settings) as server:
-        from flows.weekly import weekly_flow
+        from spacedigest.flows.weekly import weekly_flow
 
         if server:
             server.wait_ready()
@@ -186,14 +186,14 @@ def cmd_run(args, settings: Settings) -> int:
 
 def cmd_serve(args, settings: Settings) -> int:
     quiet_prefect(settings.home)
-    from flows.serve import serve
+    from spacedigest.flows.serve import serve
 
     serve(weekly_cron=args.weekly_cron, collect_cron=args.collect_cron, once=args.register_only)
     return EXIT_OK
 
 
 def cmd_reprocess(args, settings: Settings) -> int:
-    from flows.reprocess import reprocess
+    from spacedigest.flows.reprocess import reprocess
 
     if args.source:
         unknown = sorted(set(args.source) - set(_catalog_ids(settings)))
@@ -212,7 +212,7 @@ def cmd_reprocess(args, settings: Settings) -> int:
 def _check_week(week: str | None) -> None:
     if week is None:
         return
-    from reports.digest import week_window
+    from spacedigest.reports.digest import week_window
 
     try:
         week_window(week)
@@ -221,7 +221,7 @@ def _check_week(week: str | None) -> None:
 
 
 def cmd_digest(args, settings: Settings) -> int:
-    from flows import jobs
+    from spacedigest.flows import jobs
 
     _check_week(args.week)
     langs = (args.lang,) if args.lang else ("ja", "en")
@@ -237,8 +237,8 @@ def print_digest(report) -> None:
 
 
 def cmd_send(args, settings: Settings) -> int:
-    from flows import jobs
-    from reports.digest import week_window
+    from spacedigest.flows import jobs
+    from spacedigest.reports.digest import week_window
 
     _check_week(args.week)
     label = week_window(args.week).label if args.week else None
@@ -260,7 +260,7 @@ def print_send(report) -> None:
 # --- query --------------------------------------------------------------------------------------
 
 def cmd_query(args, settings: Settings) -> int:
-    from warehouse import query
+    from spacedigest.warehouse import query
 
     if args.file:
         sql = _read_file(args.file, "query file").decode("utf-8", errors="replace")
@@ -270,7 +270,7 @@ def cmd_query(args, settings: Settings) -> int:
         raise UsageError("give a SQL statement or --file QUERY.sql")
     if args.format == "parquet" and not args.output:
         raise UsageError("--format parquet needs --output FILE.parquet")
-    from flows.jobs import ensure_warehouse
+    from spacedigest.flows.jobs import ensure_warehouse
 
     ensure_warehouse(settings)
     try:
@@ -287,9 +287,9 @@ def cmd_query(args, settings: Settings) -> int:
 def cmd_parse(args, settings: Settings) -> int:
     from dataclasses import asdict, replace
 
-    from sources.catalog import load_catalog
-    from sources.models import Source, SourceError
-    from sources.pipeline import interpret, parse_body
+    from spacedigest.sources.catalog import load_catalog
+    from spacedigest.sources.models import Source, SourceError
+    from spacedigest.sources.pipeline import interpret, parse_body
 
     path = Path(args.file)
     body = _read_file(path)
@@ -331,7 +331,7 @@ def _as_of(text: str | None) -> datetime:
 # --- sources ------------------------------------------------------------------------------------
 
 def cmd_sources(args, settings: Settings) -> int:
-    from sources import catalog as cat
+    from spacedigest.sources import catalog as cat
 
     if args.action == "list":
         sources = cat.load_catalog(settings.sources)
@@ -341,16 +341,16 @@ def cmd_sources(args, settings: Settings) -> int:
         print(f"{len(sources)} sources, {len({s.organisation for s in sources})} organisations")
         return EXIT_OK
     if args.action == "check":
-        from flows.check import check_sources
+        from spacedigest.flows.check import check_sources
 
         return check_sources(settings, args.ids)
     if args.action == "export-opml":
-        from sources.opml import export_opml
+        from spacedigest.sources.opml import export_opml
 
         sys.stdout.write(export_opml(cat.load_catalog(settings.sources)))
         return EXIT_OK
     if args.action == "import-opml":
-        from sources.opml import sources_from_opml
+        from spacedigest.sources.opml import sources_from_opml
 
         if not args.ids:
             raise UsageError("import-opml needs an OPML file")
@@ -370,8 +370,8 @@ def cmd_sources(args, settings: Settings) -> int:
 # --- subscribers --------------------------------------------------------------------------------
 
 def cmd_subscribers(args, settings: Settings) -> int:
-    from reports import subscribers as subs
-    from warehouse import db, records
+    from spacedigest.reports import subscribers as subs
+    from spacedigest.warehouse import db, records
 
     now = datetime.now(timezone.utc)
     if args.action == "add":

@@ -29,10 +29,10 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.settings import Settings, load_settings
-from sources.models import Fetched, Source, Validators
-from sources.pipeline import SourceResult, collect_source
-from warehouse import captures, db, health, load, records
+from spacedigest.flows.settings import Settings, load_settings
+from spacedigest.sources.models import Fetched, Source, Validators
+from spacedigest.sources.pipeline import SourceResult, collect_source
+from spacedigest.warehouse import captures, db, health, load, records
 
 
 @dataclass
@@ -71,8 +71,8 @@ class Fetching:
     def create(cls, max_workers: int, per_host: int, deadline: float) -> "Fetching":
         from dataclasses import replace
 
-        from sources import retrieve
-        from sources.robots import RobotsCache
+        from spacedigest.sources import retrieve
+        from spacedigest.sources.robots import RobotsCache
 
         policy = replace(retrieve.DEFAULT_POLICY, deadline=deadline)
         session = retrieve.new_session(policy, pool_size=max(max_workers, 4))
@@ -133,7 +133,7 @@ def _parse_pool(processes: int) -> Executor | None:
     # forkserver: never fork this process (Prefect's threads hold locks); the server imports the
     # parsing modules once, so each worker starts warm.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sources.pipeline", "sources.feed", "sources.normalize", "sources.classify"])
+    context.set_forkserver_preload(["spacedigest.sources.pipeline", "spacedigest.sources.feed", "spacedigest.sources.normalize", "spacedigest.sources.classify"])
     return ProcessPoolExecutor(max_workers=processes, mp_context=context)
 
 
@@ -233,7 +233,7 @@ def choose_sources(catalog: list[Source], states: dict[str, health.SourceState],
 
 
 def load_sources(settings: Settings) -> list[Source]:
-    from sources.catalog import load_catalog
+    from spacedigest.sources.catalog import load_catalog
 
     return load_catalog(settings.sources)
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flows.settings import Settings
-from warehouse import db, health, records
-from warehouse.sql import statement
+from spacedigest.flows.settings import Settings
+from spacedigest.warehouse import db, health, records
+from spacedigest.warehouse.sql import statement
 
 
 @dataclass
@@ -39,8 +39,8 @@ class SendReport:
 def _digest_items(rows: list[dict], today):
     """Warehouse rows -> digest items, with the status recomputed for `today` (JST): a call
     loaded as open may have closed since."""
-    from reports.digest import DigestItem
-    from sources.classify import status_on
+    from spacedigest.reports.digest import DigestItem
+    from spacedigest.sources.classify import status_on
 
     items = []
     for row in rows:
@@ -53,7 +53,7 @@ def _digest_items(rows: list[dict], today):
 def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[str, ...] = ("ja", "en"),
                  now: datetime | None = None) -> DigestReport:
     """Select, render (md/html/txt per language), write the files and the archive, record the digest."""
-    from reports import archive, digest as dg, render
+    from spacedigest.reports import archive, digest as dg, render
 
     now = now or datetime.now(timezone.utc)
     with db.writer(settings.home) as con:
@@ -87,8 +87,8 @@ REPORT_LINKS = {"archive": "site/index.html", "calendar": "site/calendar.ics", "
 def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool = False,
                 now: datetime | None = None) -> SendReport:
     """Deliver a digest to active subscribers not yet served; a row only after the server accepted."""
-    from reports import deliver, digest as dg
-    from reports.subscribers import Subscriber
+    from spacedigest.reports import deliver, digest as dg
+    from spacedigest.reports.subscribers import Subscriber
 
     now = now or datetime.now(timezone.utc)
     _load_journals(settings)  # a previous send killed half-way
@@ -152,7 +152,7 @@ def _messages(settings: Settings, subscribers, candidates, window, now: datetime
     (so it is encoded once too); what is personal sits in the headers: the address and the
     one-click List-Unsubscribe link with the subscriber's token. The body links to the
     unsubscribe page itself."""
-    from reports import digest as dg, mail, render
+    from spacedigest.reports import digest as dg, mail, render
 
     rendered: dict[tuple, tuple[str, str, str]] = {}
     links = {"archive": urljoin(settings.site_url, "index.html"),
@@ -222,7 +222,7 @@ def _load_journals(settings: Settings, run: tuple[str, datetime, str, str] | Non
 
 def digest_of_this_week(settings: Settings, now: datetime) -> str | None:
     """The label of a digest already built in the current ISO week (Asia/Tokyo), if any."""
-    from reports.digest import TOKYO, week_window
+    from spacedigest.reports.digest import TOKYO, week_window
 
     year, week, _ = now.astimezone(TOKYO).isocalendar()
     this_week = week_window(f"{year}-W{week:02d}")
@@ -242,8 +242,8 @@ class HealthReport:
 def staff_health_report(settings: Settings, *, now: datetime | None = None) -> HealthReport:
     """After each collect/run: sources needing attention, written to reports/staff/ and, when
     SPACEDIGEST_STAFF_EMAIL is set and something needs attention, mailed to staff."""
-    from reports import deliver, staff
-    from reports.render import write_atomic
+    from spacedigest.reports import deliver, staff
+    from spacedigest.reports.render import write_atomic
 
     now = now or datetime.now(timezone.utc)
     with db.reader(settings.home) as con:
@@ -265,7 +265,7 @@ def staff_health_report(settings: Settings, *, now: datetime | None = None) -> H
 
 def ensure_warehouse(settings: Settings) -> None:
     """A first query on a new data folder finds the schema and the catalog's sources."""
-    from sources.catalog import load_catalog
+    from spacedigest.sources.catalog import load_catalog
 
     if db.staff_path(settings.home).exists():
         return

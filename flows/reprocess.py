@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 
-from flows.settings import Settings
-from sources.catalog import load_catalog
-from sources.models import SourceError
-from sources.pipeline import interpret, parse_body
-from warehouse import captures, db, load
-from warehouse.sql import statement
+from spacedigest.flows.settings import Settings
+from spacedigest.sources.catalog import load_catalog
+from spacedigest.sources.models import SourceError
+from spacedigest.sources.pipeline import interpret, parse_body
+from spacedigest.warehouse import captures, db, load
+from spacedigest.warehouse.sql import statement
 
 
 @dataclass
@@ -47,7 +47,7 @@ def reprocess(settings: Settings, *, only: list[str] | None = None) -> Reprocess
                 report.captures += 1
                 try:
                     if role == "detail":
-                        from sources.html import parse_detail
+                        from spacedigest.sources.html import parse_detail
 
                         details[url] = parse_detail(body, url=url, source=source)
                     else:

@@ -9,8 +9,8 @@ import os
 from prefect import serve as prefect_serve
 from prefect.schedules import Cron
 
-from flows.collect import collect_flow
-from flows.weekly import weekly_flow
+from spacedigest.flows.collect import collect_flow
+from spacedigest.flows.weekly import weekly_flow
 
 TIMEZONE = "Asia/Tokyo"
 WEEKLY_DEPLOYMENT = "weekly-digest"

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows import jobs
-from flows.collect import CollectReport, collect_flow
-from flows.settings import load_settings
+from spacedigest.flows import jobs
+from spacedigest.flows.collect import CollectReport, collect_flow
+from spacedigest.flows.settings import load_settings
 
 
 @dataclass

@@ -21,8 +21,8 @@ import icalendar
 import jinja2
 from feedgen.feed import FeedGenerator
 
-from reports.digest import TOKYO, Digest, DigestItem, _aware
-from reports.render import TEMPLATES, clean_text, format_date, render, safe_url, shorten, subject, write_atomic
+from spacedigest.reports.digest import TOKYO, Digest, DigestItem, _aware
+from spacedigest.reports.render import TEMPLATES, clean_text, format_date, render, safe_url, shorten, subject, write_atomic
 
 # Links of a digest page inside the site: relative, so the archive works without a server.
 SITE_LINKS = {"archive": "index.html", "calendar": "calendar.ics", "atom": "feed.atom"}

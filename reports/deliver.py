@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
-from reports.mail import smtp_data
-from reports.subscribers import Subscriber
+from spacedigest.reports.mail import smtp_data
+from spacedigest.reports.subscribers import Subscriber
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sources.classify import CATEGORY_LABELS as _CLASSIFY_LABELS
+from spacedigest.sources.classify import CATEGORY_LABELS as _CLASSIFY_LABELS
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 UTC = timezone.utc

@@ -16,7 +16,7 @@ from email.policy import EmailPolicy, SMTP
 from email.utils import format_datetime, make_msgid
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from reports.subscribers import NAME_MAX, Subscriber, clean_text, normalize_email
+from spacedigest.reports.subscribers import NAME_MAX, Subscriber, clean_text, normalize_email
 
 SUBJECT_MAX = 200  # characters
 URL_MAX = 900  # an unsubscribe URL must fit on one header line (998 octets)

@@ -19,8 +19,8 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 
-from reports.digest import TOKYO, Digest, DigestItem, _aware, category_label
-from sources.classify import japan_reason_label
+from spacedigest.reports.digest import TOKYO, Digest, DigestItem, _aware, category_label
+from spacedigest.sources.classify import japan_reason_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FORMATS = ("md", "html", "txt")

@@ -7,11 +7,11 @@ from email.utils import format_datetime, make_msgid
 
 import jinja2
 
-from reports.digest import TOKYO
-from reports.mail import parse_sender
-from reports.subscribers import normalize_email
+from spacedigest.reports.digest import TOKYO
+from spacedigest.reports.mail import parse_sender
+from spacedigest.reports.subscribers import normalize_email
 
-_ENV = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=False,
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("spacedigest.reports", "templates"), autoescape=False,
                           keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
 
 

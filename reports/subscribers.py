@@ -3,7 +3,7 @@
 The mailing list is the association's memory and every value in it ends up in a mail header,
 so everything is checked here, once, before it reaches the warehouse: addresses go through
 email-validator, names lose every character that could break or spoof a header, and a CSV
-import reports each bad row by number while importing the others.
+import spacedigest.reports each bad row by number while importing the others.
 """
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def make_subscriber(email, name="", language="ja", organisations=(), categories=
 
 def _known_categories(categories: list[str]) -> list[str]:
     """A misspelt category would silently filter a subscriber's digest down to nothing."""
-    from sources.classify import CATEGORIES
+    from spacedigest.sources.classify import CATEGORIES
 
     # "events", "tenders": the plural a person naturally types means the category
     wanted = [c.lower() if c.lower() in CATEGORIES or c.lower()[:-1] not in CATEGORIES else c.lower()[:-1]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sources.models import Source
+from spacedigest.sources.models import Source
 
 BUILTIN_CATALOG: Path = Path(__file__).with_name("catalog.toml")
 

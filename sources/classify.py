@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 import ahocorasick
 
-from sources.dates import find_dates
-from sources.models import Announcement
+from spacedigest.sources.dates import find_dates
+from spacedigest.sources.models import Announcement
 
 CATEGORIES = ("funding", "tender", "incubation", "partnership", "event", "programme", "other")
 CATEGORY_LABELS = {

@@ -20,10 +20,10 @@ from functools import lru_cache
 
 import feedparser
 
-from sources import fastfeed
-from sources.dates import parse_datetime
-from sources.models import Entry, ParseError, ParseResult
-from sources.normalize import canonical_url
+from spacedigest.sources import fastfeed
+from spacedigest.sources.dates import parse_datetime
+from spacedigest.sources.models import Entry, ParseError, ParseResult
+from spacedigest.sources.normalize import canonical_url
 
 # A gzip body is decompressed to at most this many bytes (a gzip bomb is refused, not expanded).
 MAX_DECOMPRESSED_BYTES = 50 * 1024 * 1024

@@ -35,8 +35,8 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup, Tag
 from soupsieve import SelectorSyntaxError
 
-from sources import dates
-from sources.models import Entry, ParseError, ParseResult, Source
+from spacedigest.sources import dates
+from spacedigest.sources.models import Entry, ParseError, ParseResult, Source
 
 DEFAULT_MAX_ITEMS = 100
 DEFAULT_DETAIL_LIMIT = 10

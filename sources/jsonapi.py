@@ -24,9 +24,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from urllib3 import encode_multipart_formdata
 
-from sources import dates
-from sources.html import absolute_link
-from sources.models import Entry, ParseError, ParseResult, Source
+from spacedigest.sources import dates
+from spacedigest.sources.html import absolute_link
+from spacedigest.sources.models import Entry, ParseError, ParseResult, Source
 
 DEFAULT_MAX_PAGES = 3
 FT_PORTAL_TOPIC = "https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/topic-details/"

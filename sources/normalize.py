@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
 import lxml.html
 from lxml import etree
 
-from sources.models import Announcement, Entry, ParseResult, Source
+from spacedigest.sources.models import Announcement, Entry, ParseResult, Source
 
 TITLE_MAX_CHARS = 300
 SUMMARY_MAX_CHARS = 600

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from sources.models import ParseError, Source
+from spacedigest.sources.models import ParseError, Source
 
 _PARSER = dict(resolve_entities=False, no_network=True, recover=True, huge_tree=False, remove_comments=True)
 MAX_OUTLINES = 10_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
-from sources.models import Announcement, Entry, Fetched, ParseError, ParseResult, Source, SourceError, Validators
+from spacedigest.sources.models import Announcement, Entry, Fetched, ParseError, ParseResult, Source, SourceError, Validators
 
 
 @dataclass
@@ -31,15 +31,15 @@ class SourceResult:
 def parse_body(source: Source, body: bytes, *, url: str, content_type: str | None = None) -> ParseResult:
     """The parser for the source's kind."""
     if source.kind == "feed":
-        from sources.feed import parse_feed
+        from spacedigest.sources.feed import parse_feed
 
         return parse_feed(body, url=url, content_type=content_type)
     if source.kind == "html":
-        from sources.html import parse_listing
+        from spacedigest.sources.html import parse_listing
 
         return parse_listing(body, url=url, source=source, content_type=content_type)
     if source.kind == "json":
-        from sources.jsonapi import parse_json
+        from spacedigest.sources.jsonapi import parse_json
 
         return parse_json(body, url=url, source=source)
     raise ParseError(f"unknown source kind '{source.kind}'")
@@ -48,8 +48,8 @@ def parse_body(source: Source, body: bytes, *, url: str, content_type: str | Non
 def interpret(source: Source, results: list[ParseResult], *, url: str, fetched_at: datetime,
               details: dict[str, Entry] | None = None) -> list[Announcement]:
     """Parsed pages -> classified announcements. Pure."""
-    from sources.classify import enrich
-    from sources.normalize import normalize
+    from spacedigest.sources.classify import enrich
+    from spacedigest.sources.normalize import normalize
 
     merged = ParseResult(entries=[], feed_title=None, feed_link=None)
     for result in results:
@@ -95,7 +95,7 @@ def _entry_for(a: Announcement, entries: list[Entry], by_key: dict) -> Entry | N
 def _with_detail(entry: Entry, detail: Entry | None) -> Entry:
     if detail is None:
         return entry
-    from sources.html import merge_detail
+    from spacedigest.sources.html import merge_detail
 
     return merge_detail(entry, detail)
 
@@ -129,7 +129,7 @@ def collect_source(source: Source, *, url: str | None = None, validators: Valida
 
 def _collect_primary(source: Source, *, url: str | None, validators: Validators | None,
                      policy, session, limiter, robots, offload) -> SourceResult:
-    from sources import retrieve
+    from spacedigest.sources import retrieve
 
     policy = policy or retrieve.DEFAULT_POLICY
     url = url or source.url
@@ -143,7 +143,7 @@ def _collect_primary(source: Source, *, url: str | None, validators: Validators 
 
     method, request_url, data, headers = "GET", url, None, None
     if source.kind == "json":
-        from sources.jsonapi import request_for
+        from spacedigest.sources.jsonapi import request_for
 
         method, request_url, data, headers = request_for(replace(source, url=url))
     fetched = retrieve.fetch(source.id, request_url, validators, policy=policy, session=session,
@@ -176,8 +176,8 @@ def _more_pages(source, fetched, body, result, **http) -> list[ParseResult]:
     """JSON APIs that paginate (WordPress): follow `next_page`, bounded by the source's max_pages."""
     if source.kind != "json":
         return []
-    from sources import retrieve
-    from sources.jsonapi import next_page
+    from spacedigest.sources import retrieve
+    from spacedigest.sources.jsonapi import next_page
 
     pages, page, current, current_body = [], 1, fetched, body
     while True:
@@ -185,7 +185,7 @@ def _more_pages(source, fetched, body, result, **http) -> list[ParseResult]:
         next_url = next_page(current.final_url or current.url, current_body, current.headers, source, page)
         if not next_url:
             return pages
-        from sources.jsonapi import request_for
+        from spacedigest.sources.jsonapi import request_for
 
         method, page_url, data, headers = request_for(replace(source, url=next_url))
         current = retrieve.fetch(source.id, page_url, None, method=method, data=data, headers=headers, **http)
@@ -202,8 +202,8 @@ def _details(source, pages, result, *, robots=None, **http) -> dict[str, Entry]:
     """Optional detail-page step for listing pages: bounded in count per run."""
     if source.kind != "html" or not source.options.get("detail"):
         return {}
-    from sources import retrieve
-    from sources.html import parse_detail
+    from spacedigest.sources import retrieve
+    from spacedigest.sources.html import parse_detail
 
     limit = int(source.options.get("detail_limit", 10))
     links = [e.link for page in pages for e in page.entries if e.link][:limit]

@@ -30,7 +30,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from sources.models import Fetched, Validators
+from spacedigest.sources.models import Fetched, Validators
 
 MiB = 1024 * 1024
 _CHUNK = 64 * 1024

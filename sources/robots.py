@@ -17,7 +17,7 @@ from urllib.robotparser import RobotFileParser
 
 import requests
 
-from sources.retrieve import DEFAULT_POLICY, FetchPolicy, HostLimiter, fetch
+from spacedigest.sources.retrieve import DEFAULT_POLICY, FetchPolicy, HostLimiter, fetch
 
 # Google reads the first 500 KiB of a robots.txt; nothing legitimate is bigger.
 ROBOTS_MAX_BYTES = 512 * 1024

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from reports.digest import DigestItem
+from spacedigest.reports.digest import DigestItem
 
 UTC = timezone.utc
 

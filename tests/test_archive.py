@@ -12,8 +12,8 @@ import icalendar
 import pytest
 from bs4 import BeautifulSoup
 
-from reports.archive import SITE_LINKS, atom_feed, calendar, page_name, site_entry, write_site
-from reports.digest import DigestItem, build_digest, week_window
+from spacedigest.reports.archive import SITE_LINKS, atom_feed, calendar, page_name, site_entry, write_site
+from spacedigest.reports.digest import DigestItem, build_digest, week_window
 from tests import factories
 
 UTC = timezone.utc

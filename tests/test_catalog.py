@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sources.catalog import BUILTIN_CATALOG, CatalogError, dump_catalog, load_catalog, sources_from_data
-from sources.models import Source
+from spacedigest.sources.catalog import BUILTIN_CATALOG, CatalogError, dump_catalog, load_catalog, sources_from_data
+from spacedigest.sources.models import Source
 
 PARTNERS = {"ESA", "CNES", "Harwell", "Cross U"}
 ALSO_REQUIRED = {"UK Space Agency", "JAXA", "European Commission"}

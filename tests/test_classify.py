@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from sources.classify import (
+from spacedigest.sources.classify import (
     CATEGORIES,
     CATEGORY_LABELS,
     classify_category,
@@ -20,7 +20,7 @@ from sources.classify import (
     load_rules,
     status_on,
 )
-from sources.models import Announcement, Source
+from spacedigest.sources.models import Announcement, Source
 from tests.conftest import FIXTURES, PROJECT_ROOT
 
 HELDOUT = FIXTURES / "classify"
@@ -208,8 +208,8 @@ def test_labels_cover_every_category():
 # --- the held-out feed, through the real feed parser and normalizer ------------------------
 
 def _heldout_announcements():
-    from sources.feed import parse_feed
-    from sources.normalize import normalize
+    from spacedigest.sources.feed import parse_feed
+    from spacedigest.sources.normalize import normalize
 
     expected = json.loads((HELDOUT / "heldout_expected.json").read_text(encoding="utf-8"))
     fetched_at = datetime.fromisoformat(expected["fetched_at"])

@@ -22,9 +22,9 @@ from datetime import date, datetime
 
 import pytest
 
-from sources.feed import parse_feed
-from sources.models import Source
-from sources.pipeline import interpret
+from spacedigest.sources.feed import parse_feed
+from spacedigest.sources.models import Source
+from spacedigest.sources.pipeline import interpret
 from tests.conftest import FIXTURES
 
 BLIND = FIXTURES / "classify"

@@ -11,7 +11,7 @@ from tests.test_e2e import catalog_toml, fresh_feed
 def test_a_task_that_raises_fails_only_its_source(tmp_path, monkeypatch, http_server, prefect_api):
     from prefect.settings import PREFECT_API_URL, PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
 
-    import flows.collect as collect
+    import spacedigest.flows.collect as collect
 
     http_server.add("/a.xml", body=fresh_feed(datetime.now(timezone.utc), n=2))
     http_server.add("/b.xml", body=fresh_feed(datetime.now(timezone.utc), n=2, prefix="Tender"))
@@ -41,9 +41,9 @@ def test_a_task_that_raises_fails_only_its_source(tmp_path, monkeypatch, http_se
 UNGUARDED_SCRIPT = """
 import sys
 print("top level ran", file=sys.stderr, flush=True)
-from flows.settings import load_settings, quiet_prefect
+from spacedigest.flows.settings import load_settings, quiet_prefect
 quiet_prefect(load_settings().home)
-from flows.collect import collect_flow
+from spacedigest.flows.collect import collect_flow
 report = collect_flow()
 print("new items:", report.items_new, file=sys.stderr)
 """

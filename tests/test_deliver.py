@@ -18,12 +18,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from reports.deliver import (
+from spacedigest.reports.deliver import (
     DeliveryError, DeliveryResult, OutboxTransport, ServerUnavailable, SmtpConfig, SmtpTransport,
     deliver_all, parse_smtp_url, transport_for,
 )
-from reports.mail import build_message, unsubscribe_url
-from reports.subscribers import make_subscriber
+from spacedigest.reports.mail import build_message, unsubscribe_url
+from spacedigest.reports.subscribers import make_subscriber
 
 SENDER = "宇宙ビジネス週報 <digest@spacedigest.example.org>"
 NOW = dt.datetime(2024, 11, 18, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
@@ -624,7 +624,7 @@ def test_8bit_bodies_only_to_a_server_that_offers_8bitmime(offer):
 
 
 def test_the_wire_form_of_a_digest_is_the_same_as_smtplib_would_send():
-    from reports.mail import smtp_data
+    from spacedigest.reports.mail import smtp_data
 
     jobs, _, _ = _digest_jobs(eight_bit=True, count=1)
     msg = jobs[0][1]

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from reports.digest import (
+from spacedigest.reports.digest import (
     CATEGORY_LABELS,
     Window,
     build_digest,

@@ -11,9 +11,9 @@ from email.utils import format_datetime
 
 import pytest
 
-from sources.feed import parse_feed
-from sources.models import Source
-from sources.normalize import normalize
+from spacedigest.sources.feed import parse_feed
+from spacedigest.sources.models import Source
+from spacedigest.sources.normalize import normalize
 
 
 def catalog_toml(entries: list[tuple[str, str, str]], kind: str = "feed") -> str:

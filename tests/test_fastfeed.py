@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from sources import fastfeed
-from sources.feed import parse_feed
-from sources.models import ParseError
+from spacedigest.sources import fastfeed
+from spacedigest.sources.feed import parse_feed
+from spacedigest.sources.models import ParseError
 from tests.conftest import FIXTURES
 
 FEEDS = FIXTURES / "feeds"

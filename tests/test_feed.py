@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from sources.feed import gunzip_capped, looks_like_html, parse_feed
-from sources.models import ParseError
+from spacedigest.sources.feed import gunzip_capped, looks_like_html, parse_feed
+from spacedigest.sources.models import ParseError
 from tests.conftest import FIXTURES
 
 FEEDS = FIXTURES / "feeds"

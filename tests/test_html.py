@@ -9,9 +9,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from sources.catalog import load_catalog
-from sources.html import describe_selectors, detail_targets, merge_detail, parse_detail, parse_listing
-from sources.models import Entry, ParseError, Source
+from spacedigest.sources.catalog import load_catalog
+from spacedigest.sources.html import describe_selectors, detail_targets, merge_detail, parse_detail, parse_listing
+from spacedigest.sources.models import Entry, ParseError, Source
 from tests.conftest import FIXTURES
 
 PAGES = FIXTURES / "pages"
@@ -90,7 +90,7 @@ def test_listing_fixture_parses_to_titled_absolute_dated_entries(source_id, fixt
 
 @pytest.mark.parametrize("source_id, fixture, count, title, url, published", CASES, ids=[c[0] for c in CASES])
 def test_listing_fixture_normalizes_to_announcements(source_id, fixture, count, title, url, published):
-    from sources.normalize import normalize
+    from spacedigest.sources.normalize import normalize
 
     source = CATALOG[source_id]
     result = listing(source_id, fixture)

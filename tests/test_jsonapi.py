@@ -8,9 +8,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from sources.catalog import load_catalog
-from sources.jsonapi import next_page, parse_json, request_for
-from sources.models import ParseError, Source
+from spacedigest.sources.catalog import load_catalog
+from spacedigest.sources.jsonapi import next_page, parse_json, request_for
+from spacedigest.sources.models import ParseError, Source
 from tests.conftest import FIXTURES
 
 JSON = FIXTURES / "json"
@@ -40,7 +40,7 @@ def test_wordpress_posts_become_entries_with_the_feed_guid():
 
 
 def test_wordpress_entries_normalize():
-    from sources.normalize import normalize
+    from spacedigest.sources.normalize import normalize
 
     result = parse_json((JSON / "wordpress_harwell_posts_page1.json").read_bytes(), url=HARWELL.url, source=HARWELL)
     announcements = normalize(result, HARWELL, fetched_at=FETCHED_AT, base_url=HARWELL.url)
@@ -113,7 +113,7 @@ def test_ft_calls_carry_deadline_opening_status_and_portal_link():
 
 
 def test_ft_calls_normalize_with_deadlines():
-    from sources.normalize import normalize
+    from spacedigest.sources.normalize import normalize
 
     announcements = normalize(ft_result(), FT, fetched_at=FETCHED_AT, base_url=FT.url)
     assert [a.deadline for a in announcements] == [date(2025, 2, 19), date(2025, 6, 10)]

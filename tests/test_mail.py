@@ -9,8 +9,8 @@ from email import policy
 
 import pytest
 
-from reports.mail import build_message, parse_sender, unsubscribe_url
-from reports.subscribers import InvalidSubscriber, Subscriber, make_subscriber
+from spacedigest.reports.mail import build_message, parse_sender, unsubscribe_url
+from spacedigest.reports.subscribers import InvalidSubscriber, Subscriber, make_subscriber
 
 JST = timezone(timedelta(hours=9))
 NOW = datetime(2024, 11, 18, 8, 0, tzinfo=JST)

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sources.feed import parse_feed
-from sources.models import Entry, ParseResult, Source
-from sources.normalize import (
+from spacedigest.sources.feed import parse_feed
+from spacedigest.sources.models import Entry, ParseResult, Source
+from spacedigest.sources.normalize import (
     SUMMARY_MAX_CHARS,
     TITLE_MAX_CHARS,
     canonical_url,
@@ -301,7 +301,7 @@ def test_japanese_rdf_feed():
 
 
 def test_plainly_japanese_entries_in_an_english_feed_are_marked_japanese():
-    from sources.normalize import language_of
+    from spacedigest.sources.normalize import language_of
 
     assert language_of("宇宙戦略基金 第2期の公募について", "", "en") == "ja"
     assert language_of("ESA opens InCubed call", "", "en") == "en"

@@ -5,9 +5,9 @@ import tomllib
 
 import pytest
 
-from sources.catalog import dump_catalog, load_catalog, sources_from_data
-from sources.models import ParseError, Source
-from sources.opml import export_opml, parse_opml, slugify, sources_from_opml
+from spacedigest.sources.catalog import dump_catalog, load_catalog, sources_from_data
+from spacedigest.sources.models import ParseError, Source
+from spacedigest.sources.opml import export_opml, parse_opml, slugify, sources_from_opml
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 import feedparser
 import pytest
 
-from sources.feed import parse_feed
-from sources.models import ParseError, Source
-from sources.normalize import normalize
+from spacedigest.sources.feed import parse_feed
+from spacedigest.sources.models import ParseError, Source
+from spacedigest.sources.normalize import normalize
 
 FETCHED_AT = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 

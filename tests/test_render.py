@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from reports.digest import DigestItem, build_digest, week_window, window_since
+from spacedigest.reports.digest import DigestItem, build_digest, week_window, window_since
 from tests.factories import make_item
-from reports.render import render, safe_url, subject, wrap_text, write_reports
+from spacedigest.reports.render import render, safe_url, subject, wrap_text, write_reports
 
 UTC = timezone.utc
 W47 = week_window("2024-W47")

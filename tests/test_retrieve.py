@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import pytest
 
-from sources.models import Validators
-from sources.retrieve import DEFAULT_POLICY, FetchPolicy, HostLimiter, fetch, new_session
+from spacedigest.sources.models import Validators
+from spacedigest.sources.retrieve import DEFAULT_POLICY, FetchPolicy, HostLimiter, fetch, new_session
 from tests.httpserver import MiB, FixtureServer, free_port, gzip_bomb, http_date
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'

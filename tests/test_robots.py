@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from sources.retrieve import FetchPolicy, new_session
-from sources.robots import RobotsCache
+from spacedigest.sources.retrieve import FetchPolicy, new_session
+from spacedigest.sources.robots import RobotsCache
 from tests.httpserver import free_port
 
 FAST = FetchPolicy(connect_timeout=0.5, read_timeout=1.0, deadline=1.5, backoff=0.05)

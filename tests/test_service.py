@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 
-from sources.catalog import dump_catalog, load_catalog
+from spacedigest.sources.catalog import dump_catalog, load_catalog
 from tests.conftest import FIXTURES
 from tests.test_e2e import catalog_toml, fresh_feed, query_json
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from reports.subscribers import (
+from spacedigest.reports.subscribers import (
     NAME_MAX, InvalidSubscriber, Subscriber, clean_name, decode_csv, make_subscriber,
     normalize_email, parse_csv,
 )

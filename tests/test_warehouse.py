@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta, timezone
 import duckdb
 import pytest
 
-from sources.models import Announcement
-from warehouse import db, load, query
+from spacedigest.sources.models import Announcement
+from spacedigest.warehouse import db, load, query
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 

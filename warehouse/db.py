@@ -43,7 +43,7 @@ def staff_path(home: Path) -> Path:
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) for every numbered .sql file, in order."""
     found = []
-    for entry in resources.files("warehouse").joinpath("migrations").iterdir():
+    for entry in resources.files("spacedigest.warehouse").joinpath("migrations").iterdir():
         m = re.fullmatch(r"(\d+)_(.+)\.sql", entry.name)
         if m:
             found.append((int(m[1]), m[2], entry.read_text(encoding="utf-8")))

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import duckdb
 import pyarrow as pa
 
-from sources.models import Fetched, Source, Validators
-from warehouse.sql import run_with, statement, transaction
+from spacedigest.sources.models import Fetched, Source, Validators
+from spacedigest.warehouse.sql import run_with, statement, transaction
 
 # A healthy source is checked again after this long (the daily collection).
 CHECK_INTERVAL = timedelta(hours=20)

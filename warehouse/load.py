@@ -13,9 +13,9 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from sources.models import Announcement
-from sources.normalize import title_key
-from warehouse.sql import run_with, statement, transaction
+from spacedigest.sources.models import Announcement
+from spacedigest.sources.normalize import title_key
+from spacedigest.warehouse.sql import run_with, statement, transaction
 
 # The same normalized title from two sources within this many days is one announcement.
 TITLE_WINDOW_DAYS = 3

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse import db
+from spacedigest.warehouse import db
 
 
 class QueryError(Exception):

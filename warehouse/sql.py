@@ -10,7 +10,7 @@ from typing import Iterator
 @lru_cache(maxsize=None)
 def statement(name: str) -> str:
     """The text of warehouse/sql/NAME.sql."""
-    return resources.files("warehouse").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+    return resources.files("spacedigest.warehouse").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
 
 
 def statements(name: str) -> list[str]:
