@@ -145,7 +145,8 @@ def print_collect(report) -> None:
             print(f"  FAILED {line.source_id} {line.url}: {line.error}")
         else:
             note = "not modified" if line.status == "not_modified" else f"{line.found} found, {line.new} new"
-            print(f"  ok     {line.source_id}: {note}")
+            served = f" (served by {line.served_by})" if line.served_by else ""
+            print(f"  ok     {line.source_id}: {note}{served}")
 
 
 def print_health(settings: Settings, already_named: set[str] = frozenset()) -> None:
@@ -154,16 +155,16 @@ def print_health(settings: Settings, already_named: set[str] = frozenset()) -> N
     from spacedigest.flows.jobs import staff_health_report
 
     report = staff_health_report(settings)
-    others = [row for row in report.attention if row["source_id"] not in already_named]
+    others = [row for row in report.attention if row.source_id not in already_named]
     named = len(report.attention) - len(others)
     print(f"health: {report.total - len(report.attention)} of {report.total} sources ok"
           + (f"; {named} failing as listed above" if named else "")
           + ("; also needing attention:" if others else ""))
     for row in others:
-        failures = row["consecutive_failures"]
-        detail = f" ({failures} consecutive failures: {row['reason']})" if failures else (
-            f" ({row['reason']})" if row["reason"] else "")
-        print(f"  {row['state']:<13} {row['source_id']}{detail}")
+        failures = row.consecutive_failures
+        detail = f" ({failures} consecutive failures: {row.reason})" if failures else (
+            f" ({row.reason})" if row.reason else "")
+        print(f"  {row.state:<13} {row.source_id}{detail}")
     print(f"  staff report: {report.path}" + (f", mailed to {report.mailed_to}" if report.mailed_to else ""))
 
 
@@ -285,37 +286,63 @@ def cmd_query(args, settings: Settings) -> int:
 # --- parse --------------------------------------------------------------------------------------
 
 def cmd_parse(args, settings: Settings) -> int:
-    from dataclasses import asdict, replace
+    from dataclasses import replace
 
+    from spacedigest.sources import kinds
     from spacedigest.sources.catalog import load_catalog
     from spacedigest.sources.models import Source, SourceError
-    from spacedigest.sources.pipeline import interpret, parse_body
+    from spacedigest.sources.pipeline import interpret
 
     path = Path(args.file)
     body = _read_file(path)
+    try:
+        kind = kinds.resolve(args.kind, body) if args.kind else None
+    except SourceError as exc:
+        raise Fatal(f"{path}: {exc}") from None
     if args.source:
         by_id = {s.id: s for s in load_catalog(settings.sources)}
         if args.source not in by_id:
             raise UsageError(f"unknown source id '{args.source}' (see `spacedigest sources list`)")
         source = by_id[args.source]
-        if args.kind and args.kind != source.kind:
-            source = replace(source, kind=args.kind)
+        if kind and kind != source.kind:
+            source = replace(source, kind=kind, options=_default_options(kind))
     else:
-        if not args.kind:
+        if not kind:
             raise UsageError("give --kind feed|html|json (or --source ID)")
-        source = Source(id="local-file", organisation="(local file)", kind=args.kind,
-                        url=args.base_url or path.resolve().as_uri(), language=args.language or "en")
+        source = Source(id="local-file", organisation="(local file)", kind=kind,
+                        url=args.base_url or path.resolve().as_uri(), language=args.language or "en",
+                        options=_default_options(kind))
     base = args.base_url or source.url
     now = _as_of(args.as_of)
     try:
-        result = parse_body(source, body, url=base)
-        announcements = interpret(source, [result], url=base, fetched_at=now)
+        page = kinds.kind_of(source).parse(source, body, url=base, content_type=None)
+        announcements = interpret(source, [page], url=base, fetched_at=now)
     except SourceError as exc:
         raise Fatal(f"{path}: {exc}") from None
     for a in announcements:
-        print(json.dumps(asdict(a), ensure_ascii=False, default=str))
+        print(json.dumps(announcement_record(a), ensure_ascii=False, default=str))
     print(f"parse: {len(announcements)} announcements from {path}", file=sys.stderr)
     return EXIT_OK
+
+
+def _default_options(kind: str):
+    """A kind's options when no catalog entry gives them; a kind that needs some (html: its
+    selectors) needs --source."""
+    from spacedigest.sources import kinds
+
+    try:
+        return kinds.kind_named(kind).options()
+    except TypeError:
+        raise UsageError(f"--kind {kind} needs --source ID: its catalog entry gives the {kind} options") from None
+
+
+def announcement_record(a) -> dict:
+    """An announcement under the warehouse's column names (what staff query in `items`)."""
+    from dataclasses import asdict
+
+    record = asdict(a)
+    record.pop("stated")
+    return record
 
 
 def _as_of(text: str | None) -> datetime:
@@ -401,9 +428,9 @@ def cmd_subscribers(args, settings: Settings) -> int:
         with db.reader(settings.home) as con:
             rows = records.list_subscribers(con)
         for r in rows:
-            scope = ";".join(r["organisations"] or []) or "all"
-            cats = ";".join(r["categories"] or []) or "all"
-            print(f"{r['email']:<36} {r['language']}  {r['name'] or '':<24} orgs={scope} categories={cats}")
+            scope = ";".join(r.organisations) or "all"
+            cats = ";".join(r.categories) or "all"
+            print(f"{r.email:<36} {r.language}  {r.name or '':<24} orgs={scope} categories={cats}")
         print(f"{len(rows)} active subscribers")
         return EXIT_OK
     if args.action == "import":
@@ -467,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pa = sub.add_parser("parse", help="parse a local file with the real parsers; print announcements as JSON lines")
     pa.add_argument("file")
-    pa.add_argument("--kind", choices=["feed", "html", "json"])
+    pa.add_argument("--kind", choices=["feed", "html", "json", "wordpress", "eu-funding-tenders"])
     pa.add_argument("--source", metavar="ID", help="use this catalog source's settings (selectors, language)")
     pa.add_argument("--base-url", metavar="URL", help="resolve relative links against this URL")
     pa.add_argument("--language", choices=["en", "fr", "ja"], help="language when no --source is given")

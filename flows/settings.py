@@ -23,6 +23,7 @@ class Settings:
     fetch_deadline: float  # seconds one fetch may take in all (retries and redirects included)
     task_runner: str  # threads | dask
     dask_address: str | None
+    parse_processes: int | None = None  # None: decided by the catalog's size and the cores
 
     @property
     def reports_dir(self) -> Path:
@@ -60,6 +61,7 @@ def load_settings() -> Settings:
         fetch_deadline=float(_int("SPACEDIGEST_FETCH_DEADLINE", 60)),
         task_runner=env("SPACEDIGEST_TASK_RUNNER") or "threads",
         dask_address=env("SPACEDIGEST_DASK_ADDRESS") or None,
+        parse_processes=_int("SPACEDIGEST_PARSE_PROCESSES", -1) if env("SPACEDIGEST_PARSE_PROCESSES", "").strip() else None,
     )
 
 

@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from spacedigest.flows import jobs
 from spacedigest.flows.collect import CollectReport, collect_flow
-from spacedigest.flows.settings import load_settings
+from spacedigest.flows.settings import Settings, load_settings
 
 
 @dataclass
@@ -23,13 +23,13 @@ class WeeklyReport:
 # Retries cover passing trouble (the warehouse busy with another run, a full disk freed). Sending
 # again is safe: deliveries already accepted are journaled and never repeated.
 @task(name="digest", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
-def digest_task() -> jobs.DigestReport:
-    return jobs.build_digest(load_settings())
+def digest_task(settings: Settings) -> jobs.DigestReport:
+    return jobs.build_digest(settings)
 
 
 @task(name="send", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=60)
-def send_task(label: str) -> jobs.SendReport:
-    return jobs.send_digest(load_settings(), label=label)
+def send_task(settings: Settings, label: str) -> jobs.SendReport:
+    return jobs.send_digest(settings, label=label)
 
 
 @flow(name="weekly", log_prints=False)
@@ -41,5 +41,5 @@ def weekly_flow() -> WeeklyReport:
     already = jobs.digest_of_this_week(settings, datetime.now(timezone.utc))
     if already:
         return WeeklyReport(collected, None, None, f"this week's digest {already} was already built")
-    digest = digest_task()
-    return WeeklyReport(collected, digest, send_task(digest.label))
+    digest = digest_task(settings)
+    return WeeklyReport(collected, digest, send_task(settings, digest.label))

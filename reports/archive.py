@@ -22,14 +22,17 @@ import jinja2
 from feedgen.feed import FeedGenerator
 
 from spacedigest.reports.digest import TOKYO, Digest, DigestItem, _aware
-from spacedigest.reports.render import TEMPLATES, clean_text, format_date, render, safe_url, shorten, subject, write_atomic
+from spacedigest.reports.render import SUMMARY_CHARS, TEMPLATES, format_date, render, safe_url, subject
+from spacedigest.reports.i18n import strings
+from spacedigest.sources.files import write_atomic
+from spacedigest.sources.text import one_line, truncate
 
 # Links of a digest page inside the site: relative, so the archive works without a server.
 SITE_LINKS = {"archive": "index.html", "calendar": "calendar.ics", "atom": "feed.atom"}
 MANIFEST = "entries.json"
 FEED_FILE = "feed.atom"
 CALENDAR_FILE = "calendar.ics"
-SITE_TITLE = "宇宙ビジネス公募ダイジェスト / Space Business Opportunities Digest"
+SITE_TITLE = strings("ja")["site_title"]
 
 _SAFE_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -67,7 +70,7 @@ def _normalise(entry: dict) -> dict:
         return {
             "label": entry["label"],
             "lang": entry["lang"],
-            "title": clean_text(entry.get("title")) or entry["label"],
+            "title": one_line(entry.get("title")) or entry["label"],
             "generated_at": _moment(entry["generated_at"]),
             "window_start": _moment(entry["window_start"]),
             "window_end": _moment(entry["window_end"]),
@@ -135,7 +138,7 @@ def _render_index(folder: Path, rows: list[dict]) -> str:
         name = page_name(row["label"], row["lang"])
         week["pages"].append({
             "lang": row["lang"],
-            "name": "日本語" if row["lang"] == "ja" else "English",
+            "name": strings(row["lang"])["language_name"],
             "href": name if (folder / name).exists() else None,
             "title": row["title"],
             "count": row["item_count"],
@@ -164,11 +167,13 @@ def _period_ja(start: datetime, end: datetime) -> str:
 
 
 def _feed_summary(row: dict) -> str:
-    n = row["item_count"]
-    if row["lang"] == "ja":
-        return f"対象期間 {_period_ja(row['window_start'], row['window_end'])}（新着{n}件）"
-    first, last = _inclusive_days(row["window_start"], row["window_end"])
-    return f"Period {format_date(first, 'en')} – {format_date(last, 'en')} ({n} new item{'' if n == 1 else 's'})"
+    n, lang = row["item_count"], row["lang"]
+    if lang == "ja":
+        period = _period_ja(row["window_start"], row["window_end"])
+    else:
+        first, last = _inclusive_days(row["window_start"], row["window_end"])
+        period = f"{format_date(first, lang)} – {format_date(last, lang)}"
+    return strings(lang)["feed_summary"].format(period=period, n=n, plural="" if n == 1 else "s")
 
 
 def atom_feed(entries: list[dict], *, site_url: str) -> bytes:
@@ -207,32 +212,34 @@ def calendar(items: list[DigestItem], *, prodid: str = "-//spacedigest//EN", tod
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", "宇宙ビジネス公募 締切・イベント")
+    cal.add("x-wr-calname", strings("ja")["calendar_name"])
     cal.add("x-wr-timezone", "Asia/Tokyo")
     events: list[tuple[date, str, icalendar.Event]] = []
     for item in {i.id: i for i in items}.values():
         wanted = []
         if item.deadline is not None and item.deadline_kind != "rolling" and item.status in ("open", "forthcoming"):
-            wanted.append(("deadline", item.deadline, f"締切: {clean_text(item.title)}"))
+            title = strings("ja")["calendar_deadline"].format(title=one_line(item.title))
+            wanted.append(("deadline", item.deadline, item.deadline, title))
         if item.category == "event" and item.event_date is not None:
-            wanted.append(("event", item.event_date, clean_text(item.title)))
-        for kind, day, summary in wanted:
-            if today is not None and day < today:
+            last = max(item.event_end or item.event_date, item.event_date)
+            wanted.append(("event", item.event_date, last, one_line(item.title)))
+        for kind, day, last, summary in wanted:
+            if today is not None and last < today:
                 continue
             event = icalendar.Event()
             event.add("uid", _uid(kind, item.id))
             event.add("dtstamp", _aware(item.first_seen_at).astimezone(timezone.utc))
             event.add("dtstart", day)
-            event.add("dtend", day + timedelta(days=1))
+            event.add("dtend", last + timedelta(days=1))
             event.add("summary", summary)
             event.add("transp", "TRANSPARENT")
             url = safe_url(item.url)
-            details = [clean_text(item.organisation)]
+            details = [one_line(item.organisation)]
             if url:
                 event.add("url", url)
                 details.append(url)
             if item.summary:
-                details.append(shorten(clean_text(item.summary)))
+                details.append(truncate(one_line(item.summary), SUMMARY_CHARS))
             event.add("description", "\n".join(details))
             event.add("categories", [item.category])
             events.append((day, event["uid"], event))

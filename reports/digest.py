@@ -18,44 +18,22 @@ Selection rules (kept simple on purpose, see `select_items`):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from spacedigest.sources.classify import CATEGORY_LABELS as _CLASSIFY_LABELS
+from spacedigest.reports.i18n import CATEGORY_LABELS, LANGUAGES, category_label, section_title
+from spacedigest.sources.classify import status_on
+from spacedigest.sources.models import DigestItem
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 UTC = timezone.utc
 
-LANGUAGES = ("ja", "en")
-
-# The classifier owns the category names and their labels.
-CATEGORY_LABELS: dict[str, dict[str, str]] = _CLASSIFY_LABELS
-
-
-def category_label(category: str, lang: str) -> str:
-    labels = CATEGORY_LABELS.get(lang, CATEGORY_LABELS["en"])
-    return labels.get(category, labels["other"])
-
+__all__ = ["CATEGORY_LABELS", "DigestItem", "category_label", "select_items", "build_digest", "week_window",
+           "window_since", "refresh_status"]
 
 # Sections in reading order; a category not listed here lands in "other".
 SECTION_ORDER = ("closing_soon", "new_calls", "events", "partnership", "other")
-SECTION_TITLES = {
-    "ja": {
-        "closing_soon": "締切が近い公募",
-        "new_calls": "新着の公募・プログラム",
-        "events": "イベント",
-        "partnership": "パートナーシップ",
-        "other": "その他のニュース",
-    },
-    "en": {
-        "closing_soon": "Calls closing soon",
-        "new_calls": "New funding calls and programmes",
-        "events": "Events",
-        "partnership": "Partnership news",
-        "other": "Other news",
-    },
-}
 SECTION_OF_CATEGORY = {
     "funding": "new_calls",
     "tender": "new_calls",
@@ -66,32 +44,6 @@ SECTION_OF_CATEGORY = {
     "other": "other",
 }
 CLOSING_SOON_DAYS = 30
-
-
-@dataclass
-class DigestItem:
-    id: str
-    title: str
-    url: str | None
-    summary: str
-    organisation: str
-    source_ids: list[str]
-    published_at: datetime  # aware
-    first_seen_at: datetime  # aware
-    category: str
-    deadline: date | None
-    deadline_kind: str  # date | rolling | none
-    status: str  # open | forthcoming | closed | unknown
-    japan_relevant: bool
-    japan_reason: str | None
-    published_estimated: bool = False
-    opening_date: date | None = None
-    # True when item_revisions recorded a deadline change inside the digest window (caller decides).
-    deadline_changed: bool = False
-    previous_deadline: date | None = None
-    language: str = "en"
-    # The day an event takes place, when known (the classifier does not extract it yet).
-    event_date: date | None = None
 
 
 @dataclass
@@ -157,6 +109,13 @@ def window_since(previous_cutoff: datetime | None, now: datetime) -> Window:
 
 def jst_date(moment: datetime) -> date:
     return _aware(moment).astimezone(TOKYO).date()
+
+
+def refresh_status(items: list[DigestItem], today: date) -> list[DigestItem]:
+    """The items with their status for `today` (JST): a call loaded as open may have closed since."""
+    return [replace(item, status=status_on(today, deadline=item.deadline, deadline_kind=item.deadline_kind,
+                                           opening_date=item.opening_date, category=item.category))
+            for item in items]
 
 
 def _still_open(item: DigestItem, today: date) -> bool:
@@ -237,6 +196,6 @@ def build_digest(
     for key in SECTION_ORDER[1:]:
         buckets[key].sort(key=_newest_first)
     sections = [
-        Section(key, SECTION_TITLES[lang][key], buckets[key]) for key in SECTION_ORDER if buckets[key]
+        Section(key, section_title(key, lang), buckets[key]) for key in SECTION_ORDER if buckets[key]
     ]
     return Digest(window, lang, sections, generated_at, len(unique), today)

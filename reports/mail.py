@@ -16,7 +16,9 @@ from email.policy import EmailPolicy, SMTP
 from email.utils import format_datetime, make_msgid
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from spacedigest.reports.subscribers import NAME_MAX, Subscriber, clean_text, normalize_email
+from spacedigest.reports.subscribers import NAME_MAX, normalize_email
+from spacedigest.sources.models import Subscriber
+from spacedigest.sources.text import one_line
 
 SUBJECT_MAX = 200  # characters
 URL_MAX = 900  # an unsubscribe URL must fit on one header line (998 octets)
@@ -99,7 +101,7 @@ def _refuse_line_breaks(what: str, value: str) -> str:
 def _header_text(text: str, max_length: int) -> str:
     """One line of header text. '=?' is broken up because the stdlib decodes RFC 2047 encoded
     words in values it is given, and an encoded '=0D=0A' would otherwise become a real line break."""
-    return clean_text(_encodable(text), max_length).replace("=?", "= ?")
+    return one_line(_encodable(text), max_length).replace("=?", "= ?")
 
 
 @functools.lru_cache(maxsize=64)

@@ -7,9 +7,7 @@ hook in Markdown (so a template cannot forget it) and by stripping control chara
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,8 +17,11 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 
-from spacedigest.reports.digest import TOKYO, Digest, DigestItem, _aware, category_label
+from spacedigest.reports.digest import TOKYO, Digest, DigestItem, _aware
+from spacedigest.reports.i18n import category_label, strings
 from spacedigest.sources.classify import japan_reason_label
+from spacedigest.sources.files import write_atomic
+from spacedigest.sources.text import one_line, truncate
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FORMATS = ("md", "html", "txt")
@@ -31,70 +32,6 @@ TEXT_WIDTH = 72  # display columns; a CJK character takes two
 _WEEKDAYS = {"ja": "月火水木金土日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
               "October", "November", "December")
-
-STRINGS = {
-    "ja": {
-        "name": "宇宙ビジネス公募ダイジェスト",
-        "period_line": "対象期間: {period}",
-        "paren": "（{}）",
-        "heading": "{title}（{n}件）",
-        "tagline": "海外宇宙機関・拠点の公募、入札、支援プログラム、イベントの週間まとめ",
-        "count": "新着 {n}件",
-        "empty": "今週の新着情報はありません。",
-        "published": "掲載",
-        "estimated": "（掲載日不明のため初出日）",
-        # no flag emoji: it shows as two boxes where no emoji font is installed (and as "JP" on Windows)
-        "japan": "【日本関連】",
-        "japan_badge": "日本関連",
-        "rolling": "随時募集",
-        "deadline": "締切 {date}",
-        "days_left": "（残り{n}日）",
-        "due_today": "（本日締切）",
-        "passed": "（締切済み）",
-        "extended": "締切延長（旧: {date}）",
-        "changed": "締切変更（旧: {date}）",
-        "changed_plain": "締切変更",
-        "opens": "受付開始 {date}",
-        "event_on": "開催日 {date}",
-        "status": {"open": "受付中", "forthcoming": "受付前", "closed": "締切済み"},
-        "sources": "情報源",
-        "links": {"archive": "アーカイブ", "calendar": "締切カレンダー（iCal）", "atom": "Atomフィード",
-                  "unsubscribe": "配信停止"},
-        "generated": "作成日時",
-        "note": "内容は各機関の原文をもとに自動で分類しています。応募の際は必ずリンク先の原文をご確認ください。",
-    },
-    "en": {
-        "name": "Space Business Opportunities Digest",
-        "period_line": "Period: {period}",
-        "paren": " ({})",
-        "heading": "{title} ({n})",
-        "tagline": "Weekly summary of calls, tenders, support programmes and events from space agencies and campuses",
-        "count": "{n} new",
-        "empty": "No new announcements this week.",
-        "published": "Published",
-        "estimated": " (no date given: first seen)",
-        "japan": "[Japan-relevant]",
-        "japan_badge": "Japan-relevant",
-        "rolling": "Rolling (always open)",
-        "deadline": "Deadline {date}",
-        "days_left": " ({n} days left)",
-        "due_today": " (closes today)",
-        "passed": " (passed)",
-        "extended": "deadline extended (was {date})",
-        "changed": "deadline changed (was {date})",
-        "changed_plain": "deadline changed",
-        "opens": "Opens {date}",
-        "event_on": "Takes place {date}",
-        "status": {"open": "Open", "forthcoming": "Forthcoming", "closed": "Closed"},
-        "sources": "Sources",
-        "links": {"archive": "Archive", "calendar": "Deadline calendar (iCal)", "atom": "Atom feed",
-                  "unsubscribe": "Unsubscribe"},
-        "generated": "Generated",
-        "note": "Items are classified automatically from the original announcements. "
-                "Always check the original text before applying.",
-    },
-}
-
 
 # ---------------------------------------------------------------- dates (no locale dependence)
 
@@ -115,22 +52,6 @@ def format_datetime_jst(moment: datetime, lang: str) -> str:
 # ---------------------------------------------------------------- hostile input
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_text(text: str | None) -> str:
-    """One line of plain text: control and bidi-override characters removed, whitespace collapsed."""
-    return " ".join(_CONTROL.sub(" ", text or "").split())
-
-
-def shorten(text: str, limit: int = SUMMARY_CHARS) -> str:
-    """Cut at a word boundary (or anywhere for text without spaces, such as Japanese)."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    if space > limit * 0.6:
-        cut = cut[:space]
-    return cut.rstrip(" ,.;:、。") + "…"
 
 
 _URL_SAFE = ":/?#[]@!$&*+,;=%~-._"  # everything else (quotes, spaces, <>, (), non-ASCII) is percent-encoded
@@ -172,7 +93,7 @@ def md_escape(value) -> str:
     if value is None:
         return ""
     raw = str(value)
-    text = clean_text(raw)
+    text = one_line(raw)
     if not text:
         return ""
     # keep one space at either edge: templates join escaped pieces ("**Japan** (reason)")
@@ -204,7 +125,7 @@ def wrap_text(text: str, width: int = TEXT_WIDTH, indent: str = "", first: str |
     """Greedy wrap by display columns: Latin words and URLs stay whole, CJK text breaks between
     characters, Japanese closing punctuation never starts a line. `first` prefixes the first line
     (e.g. "1. ") and `indent` the others, giving a hanging indent."""
-    text = clean_text(text)
+    text = one_line(text)
     prefix = indent if first is None else first
     lines: list[str] = []
     line, col, fresh = prefix, sum(_width(c) for c in prefix), True
@@ -246,7 +167,7 @@ class ItemView:
 
 
 def _deadline_text(item: DigestItem, lang: str, today: date) -> str:
-    s = STRINGS[lang]
+    s = strings(lang)
     if item.deadline_kind == "rolling":
         return s["rolling"]
     if item.deadline is None:
@@ -256,8 +177,18 @@ def _deadline_text(item: DigestItem, lang: str, today: date) -> str:
     return s["deadline"].format(date=format_date(item.deadline, lang)) + tail
 
 
+def _event_text(item: DigestItem, lang: str) -> str:
+    """When an event takes place: one day, or its first and last days."""
+    if item.event_date is None:
+        return ""
+    s = strings(lang)
+    if item.event_end is None or item.event_end <= item.event_date:
+        return s["event_on"].format(date=format_date(item.event_date, lang))
+    return s["event_span"].format(start=format_date(item.event_date, lang), end=format_date(item.event_end, lang))
+
+
 def _status_text(item: DigestItem, lang: str) -> str:
-    s = STRINGS[lang]
+    s = strings(lang)
     text = s["status"].get(item.status, "")
     if item.status == "forthcoming" and item.opening_date:
         text += f" · {s['opens'].format(date=format_date(item.opening_date, lang))}"
@@ -265,7 +196,7 @@ def _status_text(item: DigestItem, lang: str) -> str:
 
 
 def _change_text(item: DigestItem, lang: str) -> str:
-    s = STRINGS[lang]
+    s = strings(lang)
     if not item.deadline_changed:
         return ""
     if item.previous_deadline is None:
@@ -276,23 +207,23 @@ def _change_text(item: DigestItem, lang: str) -> str:
 
 
 def item_view(item: DigestItem, lang: str, today: date) -> ItemView:
-    published = STRINGS[lang]["published"] + " " + format_datetime_jst(item.published_at, lang)
+    published = strings(lang)["published"] + " " + format_datetime_jst(item.published_at, lang)
     if item.published_estimated:
-        published += STRINGS[lang]["estimated"]
+        published += strings(lang)["estimated"]
     return ItemView(
-        title=clean_text(item.title) or "(untitled)",
+        title=one_line(item.title) or "(untitled)",
         url=safe_url(item.url),
         category=category_label(item.category, lang),
-        organisation=clean_text(item.organisation),
+        organisation=one_line(item.organisation),
         deadline=_deadline_text(item, lang, today),
         status=_status_text(item, lang),
-        event_date=STRINGS[lang]["event_on"].format(date=format_date(item.event_date, lang)) if item.event_date else "",
+        event_date=_event_text(item, lang),
         change=_change_text(item, lang),
         japan=bool(item.japan_relevant),
-        japan_reason=clean_text(japan_reason_label(item.japan_reason, lang)),
-        summary=shorten(clean_text(item.summary)),
+        japan_reason=one_line(japan_reason_label(item.japan_reason, lang)),
+        summary=truncate(one_line(item.summary), SUMMARY_CHARS),
         published=published,
-        sources=", ".join(clean_text(s) for s in item.source_ids),
+        sources=", ".join(one_line(s) for s in item.source_ids),
     )
 
 
@@ -350,12 +281,12 @@ def render(digest: Digest, fmt: str, *, links: dict[str, str] | None = None) -> 
     for key in LINK_KEYS:
         url = safe_url((links or {}).get(key), allow_relative=True)
         if url:
-            footer_links.append({"label": STRINGS[lang]["links"][key], "url": Raw(url)})
+            footer_links.append({"label": strings(lang)["links"][key], "url": Raw(url)})
     sections = [
         {
             "key": section.key,
             "title": section.title,
-            "heading": STRINGS[lang]["heading"].format(title=section.title, n=len(section.items)),
+            "heading": strings(lang)["heading"].format(title=section.title, n=len(section.items)),
             "items": [_with_raw_url(item_view(item, lang, today)) for item in section.items],
         }
         for section in digest.sections
@@ -364,10 +295,10 @@ def render(digest: Digest, fmt: str, *, links: dict[str, str] | None = None) -> 
     template = _environment(fmt).get_template(f"digest.{fmt}.j2")
     return template.render(
         lang=lang,
-        s=STRINGS[lang],
+        s=strings(lang),
         subject=subject(digest),
-        period=STRINGS[lang]["period_line"].format(period=_period(digest)),
-        count=STRINGS[lang]["count"].format(n=digest.item_count),
+        period=strings(lang)["period_line"].format(period=_period(digest)),
+        count=strings(lang)["count"].format(n=digest.item_count),
         sections=sections,
         links=footer_links,
         generated=format_datetime_jst(digest.generated_at, lang),
@@ -405,21 +336,3 @@ def write_reports(folder: Path, digest: Digest, renders: dict[str, str]) -> dict
     for fmt, text in renders.items():
         written[fmt] = write_atomic(paths[fmt], text.encode("utf-8"))
     return written
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Readers see the old file or the new one, never half a file."""
-    tmp_name = None
-    try:
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as tmp:
-            tmp_name = tmp.name
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        if tmp_name and os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise OSError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return path

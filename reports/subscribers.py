@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import secrets
-import unicodedata
-from dataclasses import dataclass, field
 
 import email_validator
+
+from spacedigest.sources.models import Subscriber
+from spacedigest.sources.text import one_line
 
 LANGUAGES = ("ja", "en")
 NAME_MAX = 100  # characters; a display name longer than this is truncated
@@ -21,11 +22,6 @@ LIST_MAX = 50  # organisations or categories per subscriber
 CSV_COLUMNS = ("email", "name", "language", "organisations", "categories")
 CSV_REQUIRED = ("email",)
 _VALUE_ECHO_MAX = 80  # how much of a bad value an error message repeats
-
-# Control, format (bidi overrides, zero-width), line/paragraph separators, surrogates and
-# private-use characters: none belongs in a name, several can inject or spoof a header.
-_UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
-
 
 class InvalidSubscriber(ValueError):
     """A subscriber value that cannot be accepted; the message is one line naming field and value."""
@@ -36,35 +32,15 @@ class InvalidSubscriber(ValueError):
         super().__init__(f"invalid {field_name} {_echo(value)}: {reason}")
 
 
-@dataclass
-class Subscriber:
-    email: str
-    name: str = ""
-    language: str = "ja"
-    organisations: list[str] = field(default_factory=list)  # empty: every organisation
-    categories: list[str] = field(default_factory=list)  # empty: every category
-    token: str = ""  # secret for the one-click unsubscribe URL
-    id: int | None = None
-    active: bool = True
-
-
 def _echo(value: object) -> str:
     """repr() keeps CR/LF and other control characters visible, so the message stays one line."""
     text = repr(value)
     return text if len(text) <= _VALUE_ECHO_MAX else text[: _VALUE_ECHO_MAX - 4] + "…" + text[-1]
 
 
-def clean_text(value: str, max_length: int) -> str:
-    """Replace unsafe characters by spaces, collapse whitespace, NFC-normalise, cut to max_length."""
-    value = unicodedata.normalize("NFC", value)
-    value = "".join(" " if unicodedata.category(ch) in _UNSAFE_CATEGORIES else ch for ch in value)
-    value = " ".join(value.split())
-    return value[:max_length].rstrip()
-
-
 def clean_name(name: str) -> str:
     """A display name that is safe in a header: one line, no control or bidi characters, capped."""
-    return clean_text(name or "", NAME_MAX)
+    return one_line(name or "", NAME_MAX)
 
 
 def normalize_email(raw: str) -> str:
@@ -106,7 +82,7 @@ def _clean_list(field_name: str, values) -> list[str]:
     for value in values or ():
         if not isinstance(value, str):
             raise InvalidSubscriber(field_name, value, "not a string")
-        item = clean_text(value, LIST_ITEM_MAX)
+        item = one_line(value, LIST_ITEM_MAX)
         if item and item.casefold() not in seen:
             seen.add(item.casefold())
             cleaned.append(item)

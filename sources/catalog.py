@@ -6,25 +6,32 @@ position and id of the offending entry, and the reason, so an operator can fix i
 """
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import json
 import math
 import re
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from spacedigest.sources.kinds import UnknownKind, json_kind, kind_named, known_kinds
 from spacedigest.sources.models import Source
 
 BUILTIN_CATALOG: Path = Path(__file__).with_name("catalog.toml")
 
-KINDS = ("feed", "html", "json")
 ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 # ISO 639-1 code, optionally with a region ("en", "ja", "fr", "en-GB").
 LANGUAGE_RE = re.compile(r"^[a-z]{2}(?:-[A-Za-z]{2})?$")
 REQUIRED = ("id", "organisation", "kind", "url")
-# Keys that map onto Source fields; every other key is kind-specific and goes to Source.options.
-FIELDS = ("id", "organisation", "kind", "url", "language", "enabled", "name", "country", "expected_period_days")
+# Keys that map onto Source fields; every other key is an option of the source's kind, checked
+# against the options that kind declares (sources.kinds).
+FIELDS = ("id", "organisation", "kind", "url", "language", "enabled", "name", "country", "expected_period_days",
+          "timezone")
 
 
 class CatalogError(Exception):
@@ -77,7 +84,7 @@ def _validate(table: dict[str, Any], position: int, origin: str) -> Source:
     for key in REQUIRED:
         if key not in table:
             raise fail(f"missing key '{key}'")
-    for key in ("id", "organisation", "kind", "url", "language", "name", "country"):
+    for key in ("id", "organisation", "kind", "url", "language", "name", "country", "timezone"):
         if key in table and not isinstance(table[key], str):
             raise fail(f"'{key}' must be a string")
     source_id = table["id"]
@@ -85,13 +92,18 @@ def _validate(table: dict[str, Any], position: int, origin: str) -> Source:
         raise fail(f"invalid id '{source_id}': use lower-case letters, digits and '-'")
     if not table["organisation"].strip():
         raise fail("'organisation' is empty")
-    kind = table["kind"]
-    if kind not in KINDS:
-        raise fail(f"unknown kind '{kind}' (expected one of: {', '.join(KINDS)})")
     url = table["url"].strip()
     parts = urlsplit(url)
+    if table["kind"] not in known_kinds():
+        raise fail(f"unknown kind '{table['kind']}' (expected one of: {', '.join(known_kinds())})")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise fail(f"url '{url}' is not an http(s) URL")
+    raw_options = {k: v for k, v in table.items() if k not in FIELDS}
+    try:
+        kind = json_kind(raw_options.pop("api", None), url) if table["kind"] == "json" else table["kind"]
+        options = build_options(kind_named(kind).options, raw_options, kind)
+    except (UnknownKind, OptionError) as exc:
+        raise fail(str(exc)) from None
     language = table.get("language", "en")
     if not LANGUAGE_RE.match(language):
         raise fail(f"invalid language '{language}' (expected an ISO 639-1 code such as 'en', 'fr', 'ja')")
@@ -101,13 +113,11 @@ def _validate(table: dict[str, Any], position: int, origin: str) -> Source:
     period = table.get("expected_period_days", 30)
     if isinstance(period, bool) or not isinstance(period, int) or period <= 0:
         raise fail("'expected_period_days' must be a positive whole number")
-    options = {k: v for k, v in table.items() if k not in FIELDS}
-    if kind == "html" and not isinstance(options.get("item_selector"), str):
-        raise fail("an html source needs 'item_selector' (the CSS selector of one listing item)")
-    for key in ("detail_limit", "max_items", "max_pages"):
-        value = options.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise fail(f"'{key}' must be a whole number >= 0")
+    zone = table.get("timezone", "UTC").strip()
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise fail(f"unknown timezone '{zone}' (expected an IANA name such as 'Europe/Paris')") from None
     return Source(
         id=source_id,
         organisation=table["organisation"].strip(),
@@ -118,8 +128,63 @@ def _validate(table: dict[str, Any], position: int, origin: str) -> Source:
         name=table.get("name", "").strip(),
         country=table.get("country", "").strip(),
         expected_period_days=period,
+        timezone=zone,
         options=options,
     )
+
+
+class OptionError(ValueError):
+    """A kind option that cannot be used; the message is one line."""
+
+
+def build_options(cls: type, values: dict[str, Any], kind: str) -> Any:
+    """The kind's options dataclass from catalog values: every key must be one it declares, every
+    value of the declared type (str, bool, whole number >= 0, list of strings, table of strings)."""
+    declared = {f.name: f for f in dataclasses.fields(cls)}
+    for key in values:
+        if key not in declared:
+            close = difflib.get_close_matches(key, declared, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else (
+                f"known: {', '.join(declared)}" if declared else f"a {kind} source takes no options")
+            raise OptionError(f"unknown option '{key}' for a {kind} source ({hint})")
+    hints = typing.get_type_hints(cls)
+    converted = {}
+    for key, value in values.items():
+        converted[key] = _typed(key, value, hints[key])
+    for name, spec in declared.items():
+        if name not in converted and spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+            raise OptionError(spec.metadata.get("required") or f"a {kind} source needs '{name}'")
+    return cls(**converted)
+
+
+def _typed(key: str, value: Any, hint: Any) -> Any:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    base = typing.get_origin(hint)
+    if base in (typing.Union, types.UnionType) and len(args) == 1:  # "str | None"
+        return _typed(key, value, args[0])
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise OptionError(f"'{key}' must be true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise OptionError(f"'{key}' must be a whole number >= 0")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise OptionError(f"'{key}' must be a string")
+        return value
+    if base is tuple:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not all(isinstance(v, (str, int)) and not isinstance(v, bool)
+                                                           for v in items):
+            raise OptionError(f"'{key}' must be a list of strings")
+        return tuple(str(v) for v in items)
+    if base is dict or hint is dict:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise OptionError(f"'{key}' must be a table of strings")
+        return dict(value)
+    return value
 
 
 def dump_catalog(sources: list[Source]) -> str:
@@ -141,16 +206,29 @@ def dump_catalog(sources: list[Source]) -> str:
             "url": source.url,
             "enabled": source.enabled,
             "expected_period_days": source.expected_period_days,
+            "timezone": source.timezone,
         }
         for key, value in standard.items():
-            if key in ("name", "country") and not value:
+            if key in ("name", "country") and not value or key == "timezone" and value == "UTC":
                 continue
             lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-        for key, value in source.options.items():
-            if value is None:
-                continue
+        for key, value in options_of(source).items():
             lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
+
+
+def options_of(source: Source) -> dict[str, Any]:
+    """The options a catalog entry must state to give `source`: those that differ from the defaults."""
+    if source.options is None:
+        return {}
+    found = {}
+    for spec in dataclasses.fields(source.options):
+        value = getattr(source.options, spec.name)
+        default = spec.default if spec.default is not dataclasses.MISSING else (
+            spec.default_factory() if spec.default_factory is not dataclasses.MISSING else dataclasses.MISSING)
+        if value is not None and value != default:
+            found[spec.name] = value
+    return found
 
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -23,30 +23,10 @@ from zoneinfo import ZoneInfo
 
 import ahocorasick
 
-from spacedigest.sources.dates import find_dates
+from spacedigest.sources.dates import find_dates, midnight_utc, parse_date
 from spacedigest.sources.models import Announcement
 
 CATEGORIES = ("funding", "tender", "incubation", "partnership", "event", "programme", "other")
-CATEGORY_LABELS = {
-    "ja": {
-        "funding": "公募・資金提供",
-        "tender": "入札 (ITT)",
-        "incubation": "インキュベーション・アクセラレーター",
-        "partnership": "パートナーシップ・協定",
-        "event": "イベント",
-        "programme": "プログラムニュース",
-        "other": "その他",
-    },
-    "en": {
-        "funding": "Funding call",
-        "tender": "Tender (ITT)",
-        "incubation": "Incubation / accelerator",
-        "partnership": "Partnership / agreement",
-        "event": "Event",
-        "programme": "Programme news",
-        "other": "Other",
-    },
-}
 STATUSES = ("open", "forthcoming", "closed", "unknown")
 DEADLINE_KINDS = ("date", "rolling", "none")
 
@@ -57,6 +37,8 @@ ACTIONABLE = frozenset({"funding", "tender", "incubation", "partnership", "event
 # Tiers of deadline cues, strongest first; the first tier that yields a date decides.
 _TIERS = ("strong", "weak", "cutoff")
 _ANY_DAY = date(2000, 1, 1)
+# Characters (spaces, a colon) between a label and the date it introduces ("締切：1月31日").
+_LABEL_GAP = 3
 # Where a clause ends (checked on unfolded text: a capital letter starts a sentence). A single
 # newline is not an end: flattened HTML tables put "Closing date" and its value on two lines.
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z\u3040-\u30ff\u4e00-\u9fff])|[。;；]|\n\s*\n")
@@ -124,16 +106,10 @@ _PUNCT_MAP = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2010": "-", "\u2011
                             "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u301c": "~", "\uff5e": "~"})
 
 
-# Japanese era years ("令和7年3月14日"), which sources.dates does not read: written as 2025年.
-_ERA = re.compile(r"(令和|平成)\s*(元|\d{1,2})\s*年")
-_ERA_START = {"令和": 2018, "平成": 1988}
-
-
 @lru_cache(maxsize=64)
 def _nfkc(text: str) -> str:
     # cached, like the folds below: one enrich reads the same text for several questions
-    text = unicodedata.normalize("NFKC", text or "")
-    return _ERA.sub(lambda m: f"{_ERA_START[m[1]] + (1 if m[2] == '元' else int(m[2]))}年", text)
+    return unicodedata.normalize("NFKC", text or "")
 
 
 def _latin_base(ch: str) -> str:
@@ -485,6 +461,9 @@ def _scan_deadlines(nfkc_text: str, published: date, fetched: date, rules: Rules
     # every cue answers with one of the text's dates: with none, the cues need not be looked for
     for cue, m in _cue_matches(folded, rules) if dates else ():
         if cue.postfix:
+            # "申込締切 2024年11月15日": a cue a date follows at once is that date's label, not a postfix
+            if any(0 <= d[0] - m.end() <= _LABEL_GAP and not nfkc_text[m.end():d[0]].strip(" :：") for d in dates):
+                continue
             # the closest date ending just before the cue ("2025年1月31日（金）17時まで")
             before = [d for d in dates if d[1] <= m.start()]
             if before:
@@ -510,12 +489,14 @@ def _scan_deadlines(nfkc_text: str, published: date, fetched: date, rules: Rules
         found.append(_Found(cue.tier, day, cue.id, cue.past))
     for rel in rules.relative:
         for m in rel.regex.finditer(folded):
-            if rel.days is not None:
-                offset = rel.days
-            else:
-                offset = int(m["n"]) * rel.units.get(m["unit"], rel.units.get(m["unit"].rstrip("s"), 1))
-            found.append(_Found("strong", fetched + timedelta(days=offset), rel.id))
+            found.append(_Found("strong", fetched + timedelta(days=_relative_days(rel, m)), rel.id))
     return found
+
+
+def _relative_days(rel: RelativeRule, m: re.Match) -> int:
+    if rel.days is not None:
+        return rel.days
+    return int(m["n"]) * rel.units.get(m["unit"], rel.units.get(m["unit"].rstrip("s"), 1))
 
 
 def _rolling_rule(folded: str, rules: Rules) -> str | None:
@@ -557,12 +538,15 @@ def extract_opening_date(text: str, *, published: date, rules: Rules | None = No
     dates = _dates(nfkc_text, published)
     if not dates:  # the answer is always one of the text's dates
         return None
+    deadline_cues = [m.span() for _, m in _cue_matches(folded, rules)]
     for cue in rules.opening_cues:
         for m in cue.finditer(folded):
             for start, end, day, _ in dates:
                 if start < m.end():
                     continue
-                if start - m.end() <= rules.window and _gap_is_clean(nfkc_text[m.end():start]):
+                # "Opening date: Closing date: 31 December": a date belongs to the cue nearest before it
+                claimed = any(m.end() <= s and e <= start for s, e in deadline_cues)
+                if not claimed and start - m.end() <= rules.window and _gap_is_clean(nfkc_text[m.end():start]):
                     return day
                 break
     for cue in rules.cues:
@@ -614,28 +598,67 @@ def japan_relevance(title: str, text: str, rules: Rules | None = None) -> tuple[
 # --- the whole enrichment -----------------------------------------------------------------
 
 
-def enrich(a: Announcement, *, fetched_at: datetime, detail_text: str | None = None,
-           opening_date: date | None = None, deadline: date | None = None,
-           rules: Rules | None = None) -> Announcement:
-    """A copy of `a` with category, deadline, status and Japan relevance filled in.
+def read_marked_date(text: str | None, *, after: date, rules: Rules | None = None) -> date | None:
+    """The date in a text a source marks as one (a deadline column, an event's date): a relative
+    phrase of the rules ("Ends in 12 days", counted from `after`), else the first date written."""
+    if not text:
+        return None
+    rules = rules or load_rules()
+    folded = _fold_same_length(_nfkc(text))
+    for rel in rules.relative:
+        m = rel.regex.search(folded)
+        if m:
+            return after + timedelta(days=_relative_days(rel, m))
+    return parse_date(text, after=after)
 
-    A deadline or opening date given by a structured source wins over what the text says.
+
+def read_marked_span(text: str | None, *, after: date, rules: Rules | None = None) -> tuple[date | None, date | None]:
+    """(first day, last day) of a marked date or range ("12-14 May 2026", "3月1日～3日")."""
+    if not text:
+        return None, None
+    rules = rules or load_rules()
+    nfkc_text = _nfkc(text)
+    found = _dates(nfkc_text, after)
+    if not found:
+        day = parse_date(text, after=after)
+        return day, day
+    last = _range_end(_fold_same_length(nfkc_text), found, 0, rules)
+    return found[0][2], found[last][2]
+
+
+def enrich(a: Announcement, *, fetched_at: datetime, zone: str = "UTC", rules: Rules | None = None) -> Announcement:
+    """A copy of `a` with category, deadline, opening and event dates, status and Japan relevance.
+
+    Dates the source states (`a.stated`) win over what the text says. A call that gives no
+    publication date was announced when it opened (midnight in `zone`, the source's zone).
     """
     rules = rules or load_rules()
-    body = "\n".join(part for part in (a.summary, detail_text) if part)
+    body = "\n".join(part for part in (a.summary, a.detail_text) if part)
     text = f"{a.title}\n{body}"
     published = a.published_at.date()
     fetched = fetched_at.astimezone(JST).date()
+    stated = a.stated
     category, category_rule = classify_category(a.title, body, rules)
-    if deadline is not None:
-        found_deadline, kind = deadline, "date"
+    marked = read_marked_date(stated.deadline_text, after=fetched, rules=rules)
+    if stated.deadline is not None or marked is not None:
+        found_deadline, kind = stated.deadline or marked, "date"
     else:
         found_deadline, kind = extract_deadline(text, published=published, fetched=fetched, rules=rules)
-    if opening_date is None:
-        opening_date = extract_opening_date(text, published=published, rules=rules)
+    opening_date = (stated.opening_date or read_marked_date(stated.opening_text, after=fetched, rules=rules)
+                    or extract_opening_date(text, published=published, rules=rules))
+    event_date, event_end = stated.event_date, stated.event_end or stated.event_date
+    if event_date is None and stated.event_text:
+        event_date, event_end = read_marked_span(stated.event_text, after=fetched, rules=rules)
     flag, reason = japan_relevance(a.title, body, rules)
+    published_at, estimated = a.published_at, a.published_estimated
+    if estimated and opening_date is not None:
+        opened = midnight_utc(opening_date, zone)
+        if opened <= fetched_at:
+            published_at, estimated = opened, False
     return dataclasses.replace(
         a,
+        published_at=published_at,
+        published_estimated=estimated,
         category=category,
         category_rule=category_rule,
         deadline=found_deadline,
@@ -645,6 +668,8 @@ def enrich(a: Announcement, *, fetched_at: datetime, detail_text: str | None = N
                          category=category),
         japan_relevant=flag,
         japan_reason=reason,
+        event_date=event_date,
+        event_end=event_end,
     )
 
 

@@ -24,8 +24,11 @@ MONTHS = {
 }
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
 
-# 2024年11月18日 / 2024年1月31日（金） / 令和 is not used by the partners
+# 2024年11月18日 / 2024年1月31日（金）
 _JA_FULL = re.compile(r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日")
+# Japanese era years, as JAXA's procurement notices write them: 令和7年3月14日, 令和元年5月1日
+_JA_ERA = re.compile(r"(?P<era>令和|平成)\s*(?P<y>元|\d{1,2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日")
+_ERA_START = {"令和": 2018, "平成": 1988}  # 令和1年 = 2019, 平成1年 = 1989
 _JA_MONTH_DAY = re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日")
 # 2024-11-18, 2024/11/18, 2024.11.18 (year first)
 _YMD = re.compile(r"(?<!\d)(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?!\d)")
@@ -103,6 +106,9 @@ def find_dates(text: str, *, after: date | None = None) -> list[tuple[int, int, 
 
     for m in _JA_FULL.finditer(text) if japanese else ():
         add(m, _make(int(m["y"]), int(m["m"]), int(m["d"])), True)
+    for m in _JA_ERA.finditer(text) if japanese else ():
+        year = _ERA_START[m["era"]] + (1 if m["y"] == "元" else int(m["y"]))
+        add(m, _make(year, int(m["m"]), int(m["d"])), True)
     for m in _YMD.finditer(text):
         add(m, _make(int(m["y"]), int(m["m"]), int(m["d"])), True)
     for m in _DMY.finditer(text):

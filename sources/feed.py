@@ -7,13 +7,14 @@ feedparser does the heavy lifting (encodings, bozo recovery, date formats). It i
 HTML sanitizing and relative-URI resolution of embedded content turned off: the normalizer strips
 summaries to plain text and canonicalizes links itself, and that roughly doubles parse speed.
 Embedded markup therefore reaches `Entry.summary` unsanitized — it must only ever be read through
-`sources.normalize.clean_text`.
+`sources.text.plain_text`.
 """
 from __future__ import annotations
 
 import html
 import re
 import zlib
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -22,7 +23,8 @@ import feedparser
 
 from spacedigest.sources import fastfeed
 from spacedigest.sources.dates import parse_datetime
-from spacedigest.sources.models import Entry, ParseError, ParseResult
+from spacedigest.sources.kinds import BaseKind
+from spacedigest.sources.models import Entry, ParseError, ParseResult, Source
 from spacedigest.sources.normalize import canonical_url
 
 # A gzip body is decompressed to at most this many bytes (a gzip bomb is refused, not expanded).
@@ -72,10 +74,10 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
 def _result(channel, raw_entries, atom: bool, url: str, warnings: list[str]) -> ParseResult:
     """feedparser-shaped channel and entries (from feedparser or the fast path) -> ParseResult."""
     return ParseResult(
-        entries=[_entry(raw, declared_types=atom) for raw in raw_entries],
+        entries=tuple(_entry(raw, declared_types=atom) for raw in raw_entries),
         feed_title=channel.get("title") or None,
         feed_link=_channel_link(channel, url),
-        warnings=warnings,
+        warnings=tuple(warnings),
     )
 
 
@@ -184,3 +186,24 @@ def _entry(raw, *, declared_types: bool) -> Entry:
     )
 
 
+
+
+@dataclass(frozen=True)
+class FeedOptions:
+    """What an OPML import keeps about a feed (neither changes how it is read)."""
+
+    site_url: str | None = None  # the site the feed belongs to (OPML htmlUrl)
+    category: str | None = None  # the reader's folder it came from
+
+
+class FeedKind(BaseKind):
+    """RSS, RDF or Atom: one document per source."""
+
+    name = "feed"
+    options = FeedOptions
+
+    def parse(self, source: Source, body: bytes, *, url: str, content_type: str | None) -> ParseResult:
+        return parse_feed(body, url=url, content_type=content_type)
+
+
+KIND = FeedKind()

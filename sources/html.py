@@ -1,70 +1,59 @@
 """HTML listing pages and item pages -> entries, driven by CSS selectors from the catalog.
 
 No site is coded here: each `[[source]]` of kind "html" names its selectors and date conventions
-as flat keys (they arrive in `Source.options`):
-
-    item_selector      one listing item (required)
-    title_selector     title inside an item        (default: the item's link, else its first heading)
-    link_selector      link inside an item         (default: the title's link, else the first a[href])
-    date_selector      publication date            (default: a <time> element when there is one)
-    summary_selector   short description
-    deadline_selector / opening_selector   call closing / opening dates, when a page marks them
-    event_date_selector                    the date an event takes place (kept in Entry.extra["event_date"])
-    date_format        "auto" (default) or a strptime pattern such as "%d.%m.%Y"
-    date_language      language hint for unusual forms (default: the source's language)
-    timezone           zone of date-only values (default "UTC"); midnight there becomes UTC
-    id_pattern         regular expression for a stable item id in the item text (e.g. "Ca-\\d{4}-\\d{5}")
-    max_items          cap per page (default 100)
-    detail, detail_limit                      fetch each item's own page (bounded per run)
-    detail_date_selector / detail_deadline_selector / detail_opening_selector / detail_summary_selector
-    detail_text_selector                      the part of an item page kept as text (default main/article/body)
-
-Dates in the forms the partners write them (English, French, Japanese, day-first numeric) go
-through `sources.dates`. Labelled dates ("Opening date: 18 March 2024 Closing date: 17 May 2024",
-"Date limite : 3 mars 2025", "応募締切：2024年11月18日") and relative ones ("Ends in 12 days") are
-read from the item text. Pure functions: bytes in, records out.
+(`HtmlOptions` below; any other key is refused when the catalog loads). Dates the page gives in a
+machine form (`<time datetime>`, JSON-LD, `article:published_time`) or under a date selector are read
+here; the parts the catalog marks as the deadline, the opening or the event's date are handed on
+as text (`Entry.stated`), and the rest of the item's text as `detail_text`: deadlines, opening
+dates, rolling calls and relative phrases ("Ends in 12 days") are read by `sources.classify` with
+the vocabulary of `rules.toml`, the one home of that vocabulary. Pure functions: bytes in, records out.
 """
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 from soupsieve import SelectorSyntaxError
 
 from spacedigest.sources import dates
-from spacedigest.sources.models import Entry, ParseError, ParseResult, Source
+from spacedigest.sources.kinds import BaseKind
+from spacedigest.sources.models import Entry, ParseError, ParseResult, Source, Stated
 
 DEFAULT_MAX_ITEMS = 100
 DEFAULT_DETAIL_LIMIT = 10
 ITEM_TEXT_CAP = 2000
 DETAIL_TEXT_CAP = 6000
 
-DEADLINE_LABELS = (
-    "closing date", "closing", "deadline", "submission deadline", "closes on", "closes",
-    "ends on", "end date", "apply by", "applications close",
-    "date limite", "date de clôture", "clôture", "fin de l'appel", "jusqu'au",
-    "応募締切", "募集締切", "締め切り", "締切", "〆切", "申込締切", "受付終了",
-)
-OPENING_LABELS = (
-    "opening date", "open from", "opens on", "start date", "opening",
-    "date d'ouverture", "ouverture", "à partir du",
-    "募集開始", "受付開始", "公募開始", "開始日",
-)
-_ROLLING = re.compile(
-    r"always open|open all year|open all-year|rolling basis|continuously open|no deadline|"
-    r"ouvert en permanence|ouvert toute l'année|au fil de l'eau|常時募集|通年募集|随時募集|随時受付",
-    re.IGNORECASE,
-)
-_RELATIVE_DAYS = re.compile(
-    r"(?:ends?|clos(?:es|ing)|deadline)\s+in\s+(?P<n>\d{1,4})\s+days?|"
-    r"(?:fin|clôture)\s+dans\s+(?P<fr>\d{1,4})\s+jours?|"
-    r"(?:締切|締め切り)まで(?:あと)?\s*(?P<ja>\d{1,4})\s*日|残り\s*(?P<ja2>\d{1,4})\s*日",
-    re.IGNORECASE,
-)
+
+@dataclass(frozen=True)
+class HtmlOptions:
+    """The catalog keys of an html source."""
+
+    item_selector: str = field(metadata={"required": "an html source needs 'item_selector' (the CSS selector "
+                                                     "of one listing item)"})
+    title_selector: str | None = None  # default: the item's link, else its first heading
+    link_selector: str | None = None  # default: the title's link, else the first a[href]
+    date_selector: str | None = None  # publication date; default: a <time> element when there is one
+    summary_selector: str | None = None
+    deadline_selector: str | None = None  # the part marking the call's closing date ("Ends in 12 days")
+    opening_selector: str | None = None
+    event_date_selector: str | None = None  # the date an event takes place
+    date_format: str = "auto"  # or a strptime pattern such as "%d.%m.%Y"
+    date_language: str | None = None  # hint for unusual forms (default: the source's language)
+    id_pattern: str | None = None  # regular expression for a stable item id in the item text
+    max_items: int = DEFAULT_MAX_ITEMS  # per page
+    detail: bool = False  # fetch each item's own page (bounded per run by detail_limit)
+    detail_limit: int = DEFAULT_DETAIL_LIMIT
+    detail_date_selector: str | None = None
+    detail_deadline_selector: str | None = None
+    detail_opening_selector: str | None = None
+    detail_summary_selector: str | None = None
+    detail_text_selector: str | None = None  # the part of an item page kept as text (default main/article/body)
+
 _WS = re.compile(r"\s+")
 
 
@@ -110,28 +99,19 @@ def absolute_link(base: str, href: str | None) -> str | None:
     return link
 
 
-def _options(source: Source) -> dict:
-    return source.options or {}
-
-
 def _languages(source: Source) -> list[str]:
-    lang = _options(source).get("date_language") or source.language or "en"
+    lang = source.options.date_language or source.language or "en"
     return [str(lang).split("-")[0].lower()]
-
-
-def _timezone(source: Source) -> str:
-    return str(_options(source).get("timezone") or "UTC")
 
 
 def _date_of(element: Tag | None, source: Source) -> datetime | None:
     """A publication timestamp from an element: machine attributes first, then its text."""
     if element is None:
         return None
-    tz = _timezone(source)
     for attr in ("datetime", "content", "data-date"):
         value = element.get(attr)
         if isinstance(value, str) and value.strip():
-            stamp = dates.parse_datetime(value, tz=tz, languages=_languages(source))
+            stamp = dates.parse_datetime(value, tz=source.timezone, languages=_languages(source))
             if stamp:
                 return stamp
     return _date_from_text(element.get_text(" ", strip=True), source)
@@ -141,11 +121,11 @@ def _date_from_text(text: str, source: Source) -> datetime | None:
     text = _clean(text)
     if not text:
         return None
-    tz = _timezone(source)
-    pattern = _options(source).get("date_format")
-    if pattern and pattern != "auto" and "%" in str(pattern):
+    tz = source.timezone
+    pattern = source.options.date_format
+    if pattern and pattern != "auto" and "%" in pattern:
         try:
-            naive = datetime.strptime(text, str(pattern))
+            naive = datetime.strptime(text, pattern)
         except ValueError:
             naive = None
         if naive is not None:
@@ -155,60 +135,19 @@ def _date_from_text(text: str, source: Source) -> datetime | None:
     return dates.parse_datetime(text, tz=tz, languages=_languages(source))
 
 
-def _label_regex(labels: tuple[str, ...] | list[str]) -> re.Pattern:
-    alternatives = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
-    return re.compile(rf"(?:{alternatives})", re.IGNORECASE)
-
-
-def labelled_dates(text: str, source: Source | None = None, *, today: date | None = None) -> tuple[date | None, date | None]:
-    """(opening date, deadline) written after their labels in free text, each cut at the next label."""
-    options = _options(source) if source else {}
-    deadline_labels = tuple(options.get("deadline_labels") or DEADLINE_LABELS)
-    opening_labels = tuple(options.get("opening_labels") or OPENING_LABELS)
-    marks: list[tuple[int, int, str]] = []
-    for kind, labels in (("deadline", deadline_labels), ("opening", opening_labels)):
-        for m in _label_regex(labels).finditer(text):
-            marks.append((m.start(), m.end(), kind))
-    # Longer labels win where two overlap ("closing date" over "closing").
-    marks.sort(key=lambda mark: (mark[0], -(mark[1] - mark[0])))
-    kept: list[tuple[int, int, str]] = []
-    for mark in marks:
-        if kept and mark[0] < kept[-1][1]:
-            continue
-        kept.append(mark)
-    found: dict[str, date] = {}
-    for index, (_, end, kind) in enumerate(kept):
-        stop = kept[index + 1][0] if index + 1 < len(kept) else len(text)
-        rest = text[end:min(stop, end + 80)]
-        if kind in found:
-            continue
-        # Regular forms only: dateparser would read "in 5 days" relative to the wall clock.
-        hits = dates.find_dates(rest, after=today)
-        if hits:
-            found[kind] = hits[0][2]
-    return found.get("opening"), found.get("deadline")
-
-
-def relative_deadline(text: str, today: date) -> date | None:
-    """'Ends in 12 days' (and French/Japanese equivalents) counted from `today`."""
-    m = _RELATIVE_DAYS.search(text)
-    if not m:
-        return None
-    days = next(int(g) for g in m.groups() if g is not None)
-    return today + timedelta(days=days)
-
-
-def _today(today: date | None) -> date:
-    return today or datetime.now(timezone.utc).date()
+def _marked_text(root: Tag, selector: str | None, what: str) -> str | None:
+    """The text of the part a selector marks (a deadline, an event's date), for the classifier."""
+    element = _select_one(root, selector, what)
+    return (_clean(element.get_text(" ", strip=True)) or None) if element is not None else None
 
 
 def _title_and_link(item: Tag, source: Source, base: str) -> tuple[str, str | None]:
-    options = _options(source)
-    title_el = _select_one(item, options.get("title_selector"), "title selector")
-    link_el = _select_one(item, options.get("link_selector"), "link selector")
-    if title_el is None and not options.get("title_selector"):
+    options = source.options
+    title_el = _select_one(item, options.title_selector, "title selector")
+    link_el = _select_one(item, options.link_selector, "link selector")
+    if title_el is None and not options.title_selector:
         title_el = link_el or item.select_one("h1, h2, h3, h4, h5, a[href]")
-    if link_el is None and not options.get("link_selector"):
+    if link_el is None and not options.link_selector:
         if title_el is not None and title_el.name == "a" and title_el.get("href"):
             link_el = title_el
         elif title_el is not None and title_el.select_one("a[href]"):
@@ -224,97 +163,57 @@ def _title_and_link(item: Tag, source: Source, base: str) -> tuple[str, str | No
     return title, absolute_link(base, href if isinstance(href, str) else None)
 
 
-def _entry_from_item(item: Tag, source: Source, base: str, today: date) -> Entry:
-    options = _options(source)
+def _entry_from_item(item: Tag, source: Source, base: str) -> Entry:
+    options = source.options
     title, link = _title_and_link(item, source, base)
     item_text = _clean(item.get_text(" ", strip=True))
 
-    date_el = _select_one(item, options.get("date_selector"), "date selector")
-    if date_el is None and not options.get("date_selector"):
+    date_el = _select_one(item, options.date_selector, "date selector")
+    if date_el is None and not options.date_selector:
         date_el = item.find("time")
-    published = _date_of(date_el, source)
-
-    summary_el = _select_one(item, options.get("summary_selector"), "summary selector")
+    summary_el = _select_one(item, options.summary_selector, "summary selector")
     summary = _clean(summary_el.get_text(" ", strip=True)) if summary_el is not None else None
-
-    opening, deadline = labelled_dates(item_text, source, today=today)
-    deadline_el = _select_one(item, options.get("deadline_selector"), "deadline selector")
-    if deadline_el is not None:
-        deadline_text = deadline_el.get_text(" ", strip=True)
-        deadline = (
-            relative_deadline(deadline_text, today)
-            or dates.parse_date(deadline_text, after=today, languages=_languages(source))
-            or deadline
-        )
-    opening_el = _select_one(item, options.get("opening_selector"), "opening selector")
-    if opening_el is not None:
-        opening = dates.parse_date(opening_el.get_text(" ", strip=True), after=today, languages=_languages(source)) or opening
-    if deadline is None:
-        deadline = relative_deadline(item_text, today)
-
-    extra: dict = {}
-    event_el = _select_one(item, options.get("event_date_selector"), "event date selector")
-    if event_el is not None:
-        event_day = dates.parse_date(event_el.get_text(" ", strip=True), after=today, languages=_languages(source))
-        if event_day:
-            extra["event_date"] = event_day.isoformat()
-    if _ROLLING.search(item_text):
-        extra["rolling"] = True
     guid = None
-    pattern = options.get("id_pattern")
-    if pattern:
-        m = re.search(str(pattern), item_text) or (re.search(str(pattern), link) if link else None)
+    if options.id_pattern:
+        m = re.search(options.id_pattern, item_text) or (re.search(options.id_pattern, link) if link else None)
         if m:
             guid = m.group(0)
-    if published is None and opening is not None and options.get("published_from_opening", True):
-        # A call with no publication date was announced when it opened.
-        published = dates.midnight_utc(opening, _timezone(source))
-        extra["published_from"] = "opening_date"
     return Entry(
         title=title or None,
         link=link,
         guid=guid,
         summary=summary or None,
-        published=published,
+        published=_date_of(date_el, source),
         detail_text=item_text[:ITEM_TEXT_CAP] or None,
-        opening_date=opening,
-        deadline=deadline,
-        extra=extra,
+        stated=Stated(
+            deadline_text=_marked_text(item, options.deadline_selector, "deadline selector"),
+            opening_text=_marked_text(item, options.opening_selector, "opening selector"),
+            event_text=_marked_text(item, options.event_date_selector, "event date selector"),
+        ),
     )
 
 
-def parse_listing(
-    body: bytes,
-    *,
-    url: str,
-    source: Source,
-    content_type: str | None = None,
-    today: date | None = None,
-) -> ParseResult:
-    """Entries of a listing page. `today` anchors year-less and relative dates (default: today, UTC).
+def parse_listing(body: bytes, *, url: str, source: Source, content_type: str | None = None) -> ParseResult:
+    """Entries of a listing page.
 
     Raises ParseError when the item selector matches nothing (the layout probably changed) or
     when no item has both a title and a link: a broken page is an error, never a quiet "no news".
     """
-    options = _options(source)
-    selector = options.get("item_selector")
-    if not selector:
-        raise ParseError("html source has no item_selector option")
+    selector = source.options.item_selector
     if not body or not body.strip():
         raise ParseError(f"empty page at {url}")
     soup = _soup(body, content_type)
     base = _base_url(soup, url)
-    items = _select(soup, str(selector), "item selector")
+    items = _select(soup, selector, "item selector")
     if not items:
         raise ParseError(f"item selector '{selector}' matched nothing on {url}: the page layout may have changed")
-    day = _today(today)
-    limit = int(options.get("max_items") or DEFAULT_MAX_ITEMS)
+    limit = source.options.max_items or DEFAULT_MAX_ITEMS
     entries: list[Entry] = []
     warnings: list[str] = []
     incomplete = 0
     seen: set[tuple[str | None, str | None, str | None]] = set()
     for item in items:
-        entry = _entry_from_item(item, source, base, day)
+        entry = _entry_from_item(item, source, base)
         if not entry.title or not entry.link:
             incomplete += 1
             continue
@@ -334,10 +233,10 @@ def parse_listing(
         warnings.append(f"{incomplete} of {len(items)} items skipped: no title or no link")
     title_tag = soup.find("title")
     return ParseResult(
-        entries=entries,
+        entries=tuple(entries),
         feed_title=_clean(title_tag.get_text()) if title_tag else None,
         feed_link=base,
-        warnings=warnings,
+        warnings=tuple(warnings),
     )
 
 
@@ -403,30 +302,34 @@ def _first_value(objects: list[dict], keys: tuple[str, ...]) -> str | None:
     return None
 
 
+def _is_event(obj: dict) -> bool:
+    return "Event" in str(obj.get("@type", ""))
+
+
 def _page_text(soup: BeautifulSoup, source: Source) -> str:
     for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer", "form"]):
         tag.decompose()
-    selector = _options(source).get("detail_text_selector")
+    selector = source.options.detail_text_selector
     root = _select_one(soup, selector, "detail text selector") if selector else None
     if root is None:
         root = soup.find("main") or soup.find("article") or soup.body or soup
     return _clean(root.get_text(" ", strip=True))[:DETAIL_TEXT_CAP]
 
 
-def parse_detail(body: bytes, *, url: str, source: Source, today: date | None = None) -> Entry:
-    """What an item's own page says about it: dates, deadline, a better summary, its text.
+def parse_detail(body: bytes, *, url: str, source: Source, content_type: str | None = None) -> Entry:
+    """What an item's own page says about it: dates, a better summary, its text.
 
     Machine metadata first (JSON-LD, then `og:`/`article:` meta tags), the catalog's
-    `detail_*_selector`s second, labelled dates in the page text last.
+    `detail_*_selector`s second; the page's text goes to the classifier as `detail_text`.
     """
     if not body or not body.strip():
         raise ParseError(f"empty page at {url}")
-    options = _options(source)
-    tz = _timezone(source)
-    day = _today(today)
+    options = source.options
+    tz = source.timezone
     languages = _languages(source)
-    soup = _soup(body)
+    soup = _soup(body, content_type)
     objects = _jsonld_objects(soup)
+    events = [o for o in objects if _is_event(o)]
     meta = _meta_values(soup)
 
     published_text = _first_value(objects, ("datePublished", "dateCreated", "uploadDate")) or next(
@@ -435,40 +338,28 @@ def parse_detail(body: bytes, *, url: str, source: Source, today: date | None = 
     published = dates.parse_datetime(published_text, tz=tz, languages=languages) if published_text else None
     updated_text = _first_value(objects, ("dateModified",)) or next((meta[k] for k in _UPDATED_META if k in meta), None)
     updated = dates.parse_datetime(updated_text, tz=tz, languages=languages) if updated_text else None
-    deadline_text = _first_value(objects, _JSONLD_DEADLINE)
-    deadline = dates.parse_date(deadline_text, languages=languages) if deadline_text else None
+    # An event's endDate is when it ends, not a deadline.
+    deadline_text = _first_value([o for o in objects if not _is_event(o)], _JSONLD_DEADLINE)
+    event_start, event_end = _first_value(events, ("startDate",)), _first_value(events, ("endDate",))
     summary = _first_value(objects, ("description",)) or next((meta[k] for k in _SUMMARY_META if k in meta), None)
     title = _first_value(objects, ("headline", "name")) or meta.get("og:title")
 
-    opening = None
-    extra: dict = {}
-    event_start = _first_value([o for o in objects if "Event" in str(o.get("@type", ""))], ("startDate",))
-    if event_start:
-        extra["event_start"] = event_start
-
     if published is None:
-        published = _date_of(_select_one(soup, options.get("detail_date_selector"), "detail date selector"), source)
-    if deadline is None:
-        el = _select_one(soup, options.get("detail_deadline_selector"), "detail deadline selector")
-        if el is not None:
-            text = el.get_text(" ", strip=True)
-            deadline = relative_deadline(text, day) or dates.parse_date(text, after=day, languages=languages)
-    el = _select_one(soup, options.get("detail_opening_selector"), "detail opening selector")
-    if el is not None:
-        opening = dates.parse_date(el.get_text(" ", strip=True), after=day, languages=languages)
-    el = _select_one(soup, options.get("detail_summary_selector"), "detail summary selector")
-    if el is not None and _clean(el.get_text(" ", strip=True)):
-        summary = _clean(el.get_text(" ", strip=True))
+        published = _date_of(_select_one(soup, options.detail_date_selector, "detail date selector"), source)
+    summary_text = _marked_text(soup, options.detail_summary_selector, "detail summary selector")
+    if summary_text:
+        summary = summary_text
     if title is None:
         h1 = soup.find("h1")
         title = _clean(h1.get_text(" ", strip=True)) if h1 else None
-
+    stated = Stated(
+        deadline=_written_date(deadline_text, tz, languages),
+        event_date=_written_date(event_start, tz, languages),
+        event_end=_written_date(event_end, tz, languages),
+        deadline_text=_marked_text(soup, options.detail_deadline_selector, "detail deadline selector"),
+        opening_text=_marked_text(soup, options.detail_opening_selector, "detail opening selector"),
+    )
     text = _page_text(soup, source)
-    labelled_opening, labelled_deadline = labelled_dates(text, source, today=day)
-    opening = opening or labelled_opening
-    deadline = deadline or labelled_deadline or relative_deadline(text, day)
-    if _ROLLING.search(text):
-        extra["rolling"] = True
     return Entry(
         title=_clean(title) or None if title else None,
         link=url,
@@ -476,73 +367,60 @@ def parse_detail(body: bytes, *, url: str, source: Source, today: date | None = 
         published=published,
         updated=updated,
         detail_text=text or None,
-        opening_date=opening,
-        deadline=deadline,
-        extra=extra,
+        stated=stated,
     )
 
 
-def detail_targets(result: ParseResult, source: Source) -> list[str]:
+def _written_date(text: str | None, tz: str, languages: list[str]) -> date | None:
+    """The calendar day a machine date names where it was written ("2024-12-05T10:00+09:00" is 5 December)."""
+    if not text:
+        return None
+    if re.match(r"\d{4}-\d{2}-\d{2}", text):
+        return dates.parse_date(text[:10])
+    return dates.parse_date(text, languages=languages)
+
+
+def detail_targets(pages: list[ParseResult], source: Source) -> list[str]:
     """Item pages worth fetching for this source this run: none unless `detail = true`, at most `detail_limit`."""
-    options = _options(source)
-    if not options.get("detail"):
+    if not source.options.detail:
         return []
-    limit = int(options.get("detail_limit", DEFAULT_DETAIL_LIMIT))
+    limit = source.options.detail_limit
     targets: list[str] = []
-    for entry in result.entries:
-        if entry.link and entry.link not in targets:
-            targets.append(entry.link)
+    for entry in (e for page in pages for e in page.entries):
         if len(targets) >= limit:
             break
+        if entry.link and entry.link not in targets:
+            targets.append(entry.link)
     return targets
 
 
-def merge_detail(entry: Entry, detail: Entry) -> Entry:
-    """A listing entry completed by its item page; what the listing said stays unless it was missing."""
-    summary = entry.summary
-    if detail.summary and (not summary or len(detail.summary) > len(summary)):
-        summary = detail.summary
-    texts = [t for t in (entry.detail_text, detail.detail_text) if t]
-    return replace(
-        entry,
-        summary=summary,
-        published=entry.published if entry.published and not entry.extra.get("published_from") else (detail.published or entry.published),
-        updated=entry.updated or detail.updated,
-        deadline=entry.deadline or detail.deadline,
-        opening_date=entry.opening_date or detail.opening_date,
-        detail_text="\n".join(texts)[: ITEM_TEXT_CAP + DETAIL_TEXT_CAP] or None,
-        extra={**detail.extra, **entry.extra},
-    )
-
-
-def describe_selectors(body: bytes, *, url: str, source: Source, today: date | None = None) -> list[str]:
+def describe_selectors(body: bytes, *, url: str, source: Source) -> list[str]:
     """Human lines for `sources check`: how many nodes each selector matched and the first items."""
-    options = _options(source)
+    options = source.options
     lines: list[str] = []
-    selector = options.get("item_selector")
-    if not selector:
-        return ["no item_selector configured"]
+    selector = options.item_selector
     soup = _soup(body or b"")
     try:
-        items = _select(soup, str(selector), "item selector")
+        items = _select(soup, selector, "item selector")
     except ParseError as exc:
         return [str(exc)]
     lines.append(f"item_selector {selector!r}: {len(items)} match(es)")
     if not items:
         lines.append(f"item selector '{selector}' matched nothing on {url}: the page layout may have changed")
         return lines
-    for key in ("title_selector", "link_selector", "date_selector", "summary_selector", "deadline_selector", "opening_selector"):
-        sub = options.get(key)
+    for key in ("title_selector", "link_selector", "date_selector", "summary_selector", "deadline_selector",
+                "opening_selector", "event_date_selector"):
+        sub = getattr(options, key)
         if not sub:
             continue
         try:
-            hits = sum(1 for item in items if item.select_one(str(sub)) is not None)
+            hits = sum(1 for item in items if item.select_one(sub) is not None)
         except SelectorSyntaxError:
             lines.append(f"{key} {sub!r}: not a valid CSS selector")
             continue
         lines.append(f"{key} {sub!r}: found in {hits} of {len(items)} items")
     try:
-        result = parse_listing(body, url=url, source=source, today=today)
+        result = parse_listing(body, url=url, source=source)
     except ParseError as exc:
         lines.append(str(exc))
         return lines
@@ -550,10 +428,31 @@ def describe_selectors(body: bytes, *, url: str, source: Source, today: date | N
     for number, entry in enumerate(result.entries[:5], start=1):
         stamp = entry.published.isoformat() if entry.published else "no date"
         parts = [f"{number}. {entry.title}", entry.link or "", stamp]
-        if entry.opening_date:
-            parts.append(f"opens {entry.opening_date.isoformat()}")
-        if entry.deadline:
-            parts.append(f"deadline {entry.deadline.isoformat()}")
+        if entry.stated.deadline_text:
+            parts.append(f"deadline: {entry.stated.deadline_text}")
         lines.append(" | ".join(parts))
     lines.extend(f"warning: {w}" for w in result.warnings)
     return lines
+
+
+class HtmlKind(BaseKind):
+    """A listing page read with the catalog's CSS selectors, optionally with each item's own page."""
+
+    name = "html"
+    options = HtmlOptions
+    obeys_robots = True
+
+    def parse(self, source: Source, body: bytes, *, url: str, content_type: str | None) -> ParseResult:
+        return parse_listing(body, url=url, source=source, content_type=content_type)
+
+    def detail_targets(self, source: Source, pages: list[ParseResult]) -> list[str]:
+        return detail_targets(pages, source)
+
+    def parse_detail(self, source: Source, body: bytes, *, url: str, content_type: str | None) -> Entry:
+        return parse_detail(body, url=url, source=source, content_type=content_type)
+
+    def describe(self, source: Source, body: bytes, *, url: str) -> list[str]:
+        return describe_selectors(body, url=url, source=source)
+
+
+KIND = HtmlKind()

@@ -1,9 +1,12 @@
-"""The typed records that flow between the stages.
+"""The typed records the stages hand on: one per stage, frozen, carried forward (never looked up again).
 
-catalog (Source) -> retrieve (Fetched) -> parse (Entry) -> normalize/classify (Announcement)
+    catalog (Source) -> retrieve (Request -> Fetched) -> parse (Entry, ParseResult)
+      -> normalize (Announcement) -> classify (Announcement, enriched) -> load (warehouse)
+      -> select (DigestItem) -> render -> deliver (Subscriber)
 
-Every record is a plain dataclass so each stage can be tested without Prefect,
-a network or a database.
+Every stage is a plain function over these records, so it can be tested without Prefect, a
+network or a database. This module is the one model every package imports; it imports nothing of
+the project.
 """
 from __future__ import annotations
 
@@ -23,13 +26,17 @@ class ParseError(SourceError):
     """The body was fetched but could not be turned into entries."""
 
 
+# --- catalog and retrieval ----------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Source:
-    """One catalog entry."""
+    """One catalog entry. `kind` names its adapter (sources.kinds); `options` are that kind's typed
+    options, validated when the catalog is loaded."""
 
     id: str
     organisation: str
-    kind: str  # feed | html | json
+    kind: str  # feed | html | wordpress | eu-funding-tenders (catalog "json" + api resolves to one)
     url: str
     language: str = "en"
     enabled: bool = True
@@ -37,11 +44,12 @@ class Source:
     country: str = ""
     # How often the source is expected to publish; no new item for longer marks it "stale".
     expected_period_days: int = 30
-    # Kind-specific keys from the catalog (selectors, date format, api flavour, ...).
-    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    # The zone of the source's date-only values ("18 March 2024" is midnight there).
+    timezone: str = "UTC"
+    options: Any = field(default=None, hash=False, compare=False)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Validators:
     """What a conditional GET sends back: stored per source, updated only on a 200."""
 
@@ -49,7 +57,17 @@ class Validators:
     last_modified: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request a source kind asks for (an API may POST a query)."""
+
+    url: str
+    method: str = "GET"
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Fetched:
     """The outcome of one HTTP attempt on one source (one `fetches` row)."""
 
@@ -68,16 +86,41 @@ class Fetched:
     duration_s: float = 0.0
     bytes: int = 0
     attempts: int = 1
-    # Response headers a parser may need (pagination: X-WP-TotalPages, Link), lower-case names.
-    headers: dict[str, str] = field(default_factory=dict)
-    capture: str | None = None  # content address of the stored body (warehouse.captures)
+    # Response headers a kind may need (pagination: X-WP-TotalPages, Link), lower-case names.
+    headers: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.status in ("ok", "not_modified")
 
+    @property
+    def where(self) -> str:
+        """The URL the body came from: relative links resolve against it."""
+        return self.final_url or self.url
 
-@dataclass
+
+# --- parsing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stated:
+    """What a source states in its structure (API fields, JSON-LD, the parts of a page its catalog
+    selectors point at), as opposed to its free text. Dates stated here win over what the
+    classifier reads in the text; the marked texts are read by the classifier with its rules."""
+
+    deadline: date | None = None
+    opening_date: date | None = None
+    event_date: date | None = None
+    event_end: date | None = None
+    deadline_text: str | None = None  # what a page marks as the deadline: "Ends in 12 days", "30/06/2024"
+    opening_text: str | None = None
+    event_text: str | None = None  # what a page marks as the event's date(s)
+
+
+NOTHING_STATED = Stated()
+
+
+@dataclass(frozen=True)
 class Entry:
     """One entry as a parser found it, before normalization (text may still hold HTML)."""
 
@@ -87,22 +130,23 @@ class Entry:
     summary: str | None = None  # HTML or text
     published: datetime | None = None  # aware
     updated: datetime | None = None  # aware
-    # Free text the classifier may read for deadlines/status (detail page text, "Closing date: ...").
+    # Free text the classifier reads besides title and summary (a listing row, an item page, API facts).
     detail_text: str | None = None
-    opening_date: date | None = None
-    deadline: date | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    stated: Stated = NOTHING_STATED
 
 
-@dataclass
+@dataclass(frozen=True)
 class ParseResult:
-    entries: list[Entry]
+    entries: tuple[Entry, ...]
     feed_title: str | None = None
     feed_link: str | None = None  # the channel's own link, used to resolve relative URLs
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
 
 
-@dataclass
+# --- normalized and classified ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
 class Announcement:
     """One normalized announcement from one source: what the warehouse loads."""
 
@@ -117,6 +161,9 @@ class Announcement:
     published_estimated: bool  # True when the source gave no date (first-seen time used)
     language: str
     content_hash: str
+    # Carried from the entry for the classifier and kept with the item.
+    detail_text: str | None = None
+    stated: Stated = NOTHING_STATED
     # Enrichment (sources.classify); defaults mean "not classified".
     category: str = "other"
     category_rule: str | None = None
@@ -126,3 +173,99 @@ class Announcement:
     status: str = "unknown"  # open | forthcoming | closed | unknown
     japan_relevant: bool = False
     japan_reason: str | None = None
+    event_date: date | None = None  # an event's first day
+    event_end: date | None = None  # and its last
+
+
+# --- what one source yielded in one run ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One HTTP attempt of a source in a run, as the fetch log records it. The fetched body stays
+    in `fetched` until it is captured (content-addressed, `capture` is then its key)."""
+
+    role: str  # listing | page | detail | primary (an API a fallback replaced) | fallback
+    fetched: Fetched
+    capture: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """What one source yielded in one run. `listing` is the attempt whose outcome is the source's
+    (its validators, redirect and status); `others` are the further requests, logged too."""
+
+    source: Source
+    listing: Attempt
+    announcements: tuple[Announcement, ...] = ()
+    error: str | None = None  # fetch or parse error, one line, reason only
+    others: tuple[Attempt, ...] = ()
+    served_by: str | None = None  # "fallback feed <url>" when an alternative served the items
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def fetched(self) -> Fetched:
+        return self.listing.fetched
+
+    @property
+    def attempts(self) -> tuple[Attempt, ...]:
+        return (self.listing, *self.others)
+
+
+# --- the warehouse's records, as the later stages read them -------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One item as a digest reads it (a row of `items` with the sources that carried it)."""
+
+    id: str
+    title: str
+    url: str | None
+    summary: str
+    organisation: str
+    source_ids: list[str]
+    published_at: datetime  # aware
+    first_seen_at: datetime  # aware
+    category: str
+    deadline: date | None
+    deadline_kind: str  # date | rolling | none
+    status: str  # open | forthcoming | closed | unknown (as loaded; the digest recomputes it for its day)
+    japan_relevant: bool
+    japan_reason: str | None
+    published_estimated: bool = False
+    opening_date: date | None = None
+    # True when item_revisions recorded a deadline change inside the digest window.
+    deadline_changed: bool = False
+    previous_deadline: date | None = None
+    language: str = "en"
+    event_date: date | None = None
+    event_end: date | None = None
+
+
+@dataclass(frozen=True)
+class DigestRecord:
+    """One row of `digests`."""
+
+    id: int
+    label: str
+    window_start: datetime
+    window_end: datetime
+    created_at: datetime
+    item_count: int
+    paths: dict[str, dict[str, str]]
+
+
+@dataclass
+class Subscriber:
+    email: str
+    name: str = ""
+    language: str = "ja"
+    organisations: list[str] = field(default_factory=list)  # empty: every organisation
+    categories: list[str] = field(default_factory=list)  # empty: every category
+    token: str = ""  # secret for the one-click unsubscribe URL
+    id: int | None = None
+    active: bool = True

@@ -12,13 +12,12 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
-import lxml.html
-from lxml import etree
-
 from spacedigest.sources.models import Announcement, Entry, ParseResult, Source
+from spacedigest.sources.text import plain_text, strip_invisible, truncate
 
 TITLE_MAX_CHARS = 300
 SUMMARY_MAX_CHARS = 600
+DETAIL_MAX_CHARS = 8000  # a listing row and an item page: what the classifier reads beyond the summary
 UNTITLED = "(untitled)"
 # Dates further ahead than this are typos or placeholders, not announcements from the future.
 FUTURE_TOLERANCE = timedelta(days=2)
@@ -126,64 +125,6 @@ def _strip_tracking(query: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Text
 
-# Elements whose content is never text a reader should see.
-_SKIPPED_ELEMENTS = ("script", "style", "noscript", "template", "head", "iframe", "object", "svg", "math")
-# Elements that separate words when rendered; their boundaries become spaces.
-_BREAKING_ELEMENTS = (
-    "br", "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "tr", "td", "th", "table", "h1", "h2", "h3",
-    "h4", "h5", "h6", "blockquote", "pre", "hr", "section", "article", "header", "footer", "figure",
-    "figcaption", "img", "address", "aside", "nav", "main", "details", "summary", "option",
-)
-# C0/C1 controls (whitespace among them is collapsed separately), lone surrogates, bidi overrides
-# (used to disguise text), zero-width and BOM characters.
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, recover=True)
-
-
-def clean_text(html_or_text: str | None, *, max_chars: int | None = None) -> str:
-    """Readable plain text: markup stripped (script/style dropped), entities decoded, control
-    characters removed, whitespace collapsed; with `max_chars`, cut at a word boundary with "…"."""
-    if not html_or_text:
-        return ""
-    text = _INVISIBLE.sub("", html_or_text)
-    if "<" in text or "&" in text:
-        text = _html_to_text(text)
-        text = _INVISIBLE.sub("", text)  # entities may have decoded to controls (&#1; ...)
-    text = " ".join(text.split())
-    if max_chars is not None and len(text) > max_chars:
-        text = truncate(text, max_chars)
-    return text
-
-
-def _html_to_text(markup: str) -> str:
-    try:
-        root = lxml.html.fragment_fromstring(markup, create_parent="div", parser=_HTML_PARSER)
-    except (etree.ParserError, ValueError):
-        return markup
-    for element in list(root.iter(*_SKIPPED_ELEMENTS)):
-        element.drop_tree()
-    for element in root.iter(*_BREAKING_ELEMENTS):
-        element.tail = " " + (element.tail or "")
-        if element.text:
-            element.text = " " + element.text
-    return root.text_content()
-
-
-def truncate(text: str, max_chars: int) -> str:
-    """At most `max_chars` characters, cut at the last word boundary when there is one nearby."""
-    if len(text) <= max_chars:
-        return text
-    if max_chars <= 1:
-        return "…"[:max_chars]
-    cut = text[: max_chars - 1]
-    space = cut.rfind(" ")
-    # Cut inside a word: back up to the last space, unless that loses too much
-    # (text without spaces, such as Japanese, is cut hard).
-    if not text[max_chars - 1].isspace() and space >= max_chars // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:-–—") + "…"
-
-
 class _PunctuationToSpace(dict):
     """A str.translate table turning every Unicode punctuation character into a space, filled
     lazily per character met (fast after the first few titles, exact for every plane)."""
@@ -259,11 +200,16 @@ def normalize(
             language=language_of(d.title, d.summary, source.language),
             # The estimated date (fetch time) changes on every fetch; it is not an edit.
             content_hash=_digest(d.title, d.summary, d.url or "", "" if estimated else published_at.isoformat()),
-            deadline=d.entry.deadline,
-            deadline_kind="date" if d.entry.deadline else "none",
-            opening_date=d.entry.opening_date,
+            detail_text=_plain_detail(d.entry.detail_text),
+            stated=d.entry.stated,
         ))
     return announcements
+
+
+def _plain_detail(text: str | None) -> str | None:
+    """The parsers' extra text (already text, lines kept for the classifier), controls dropped, capped."""
+    text = strip_invisible(text or "").strip()
+    return text[:DETAIL_MAX_CHARS] or None
 
 
 class _Draft:
@@ -282,8 +228,8 @@ def _newer(candidate: datetime | None, kept: datetime | None) -> bool:
 def _draft(entry: Entry, base: str | None) -> _Draft | None:
     guid = _URL_JUNK.sub("", entry.guid or "").strip() or None
     url = canonical_url(entry.link, base)
-    summary = clean_text(entry.summary, max_chars=SUMMARY_MAX_CHARS)
-    title = clean_text(entry.title, max_chars=TITLE_MAX_CHARS)
+    summary = plain_text(entry.summary, max_chars=SUMMARY_MAX_CHARS)
+    title = plain_text(entry.title, max_chars=TITLE_MAX_CHARS)
     if not title and not (summary or url or guid):
         return None  # nothing to show and nothing to identify it by
     title = title or truncate(summary, 80) or url or UNTITLED

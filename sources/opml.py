@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from spacedigest.sources.feed import FeedOptions
 from spacedigest.sources.models import ParseError, Source
 
 _PARSER = dict(resolve_entities=False, no_network=True, recover=True, huge_tree=False, remove_comments=True)
@@ -104,11 +105,7 @@ def sources_from_opml(
             continue
         seen_urls.add(url)
         base = slugify(feed["title"]) or slugify(parts.netloc.removeprefix("www.")) or "feed"
-        options = {}
-        if feed.get("html_url"):
-            options["site_url"] = feed["html_url"]
-        if feed.get("category"):
-            options["category"] = feed["category"]
+        options = FeedOptions(site_url=feed.get("html_url") or None, category=feed.get("category") or None)
         sources.append(
             Source(
                 id=_unique(base, taken),
@@ -140,7 +137,7 @@ def export_opml(sources: list[Source]) -> str:
             folders[source.organisation] = folder
         name = source.name or source.id
         attributes = {"type": "rss", "text": name, "title": name, "xmlUrl": source.url}
-        site = (source.options or {}).get("site_url")
+        site = getattr(source.options, "site_url", None)
         if isinstance(site, str) and site:
             attributes["htmlUrl"] = site
         if source.language:

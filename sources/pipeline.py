@@ -1,223 +1,143 @@
 """One source, end to end up to the warehouse: retrieve -> parse -> normalize -> classify.
 
-`interpret` is pure (bytes in, announcements out) and is what `parse` and `reprocess` use;
-`collect_source` adds the HTTP edge (listing, pagination, detail pages). Neither raises for a
-problem with the source: the result carries a one-line error instead.
+Kind-agnostic: everything a kind does differently is asked of its adapter (sources.kinds), and
+the bytes come from a `Retriever` — the live web (sources.retrieve.HttpRetriever) for `collect`
+and `sources check`, the stored captures (warehouse.captures.CaptureRetriever) for `reprocess` —
+so the three share this one path, fallbacks and item pages included.
+
+`interpret` is pure (parsed pages in, announcements out); `collect_source` adds the requests.
+Neither raises for a problem with the source: the result carries a one-line error instead.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
+from typing import Callable, Protocol
 
-from spacedigest.sources.models import Announcement, Entry, Fetched, ParseError, ParseResult, Source, SourceError, Validators
-
-
-@dataclass
-class SourceResult:
-    """What one source yielded in one run."""
-
-    source: Source
-    fetched: Fetched  # the main request (its body is dropped once interpreted)
-    announcements: list[Announcement] = field(default_factory=list)
-    error: str | None = None  # fetch or parse error, one line, reason only
-    extra_fetches: list[tuple[str, Fetched]] = field(default_factory=list)  # ("page"|"detail", fetch), logged too
-    bodies: list[tuple[Fetched, bytes]] = field(default_factory=list)  # raw bodies to capture
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
+from spacedigest.sources.kinds import SourceKind, kind_of
+from spacedigest.sources.models import (
+    Announcement, Attempt, Entry, Fetched, ParseResult, Request, Source, SourceError, SourceResult, Stated,
+    Validators,
+)
 
 
-def parse_body(source: Source, body: bytes, *, url: str, content_type: str | None = None) -> ParseResult:
-    """The parser for the source's kind."""
-    if source.kind == "feed":
-        from spacedigest.sources.feed import parse_feed
+class Retriever(Protocol):
+    def fetch(self, source_id: str, request: Request, validators: Validators | None = None) -> Fetched:
+        """The outcome of one request; never raises for the network's or the server's problems."""
 
-        return parse_feed(body, url=url, content_type=content_type)
-    if source.kind == "html":
-        from spacedigest.sources.html import parse_listing
-
-        return parse_listing(body, url=url, source=source, content_type=content_type)
-    if source.kind == "json":
-        from spacedigest.sources.jsonapi import parse_json
-
-        return parse_json(body, url=url, source=source)
-    raise ParseError(f"unknown source kind '{source.kind}'")
+    def allowed(self, url: str) -> tuple[bool, str | None]:
+        """May this page be fetched (robots.txt), and if not, why."""
 
 
-def interpret(source: Source, results: list[ParseResult], *, url: str, fetched_at: datetime,
+def interpret(source: Source, pages: list[ParseResult], *, url: str, fetched_at: datetime,
               details: dict[str, Entry] | None = None) -> list[Announcement]:
-    """Parsed pages -> classified announcements. Pure."""
+    """Parsed pages (and item pages by link) -> classified announcements. Pure."""
     from spacedigest.sources.classify import enrich
     from spacedigest.sources.normalize import normalize
 
-    merged = ParseResult(entries=[], feed_title=None, feed_link=None)
-    for result in results:
-        merged.entries.extend(result.entries)
-        merged.feed_title = merged.feed_title or result.feed_title
-        merged.feed_link = merged.feed_link or result.feed_link
+    entries = [entry for page in pages for entry in page.entries]
     if details:
-        merged.entries = [_with_detail(e, details.get(e.link or "")) for e in merged.entries]
-    announcements = normalize(merged, source, fetched_at=fetched_at, base_url=url)
-    by_key = {(e.link or "", e.title or ""): e for e in merged.entries}
-    enriched = []
-    for a in announcements:
-        entry = _entry_for(a, merged.entries, by_key)
-        enriched.append(
-            enrich(
-                a,
-                fetched_at=fetched_at,
-                detail_text=entry.detail_text if entry else None,
-                opening_date=entry.opening_date if entry else None,
-                deadline=entry.deadline if entry else None,
-            )
-        )
-    return enriched
+        entries = [with_detail(e, details[e.link]) if e.link in details else e for e in entries]
+    merged = ParseResult(
+        entries=tuple(entries),
+        feed_title=next((p.feed_title for p in pages if p.feed_title), None),
+        feed_link=next((p.feed_link for p in pages if p.feed_link), None),
+    )
+    return [enrich(a, fetched_at=fetched_at, zone=source.timezone)
+            for a in normalize(merged, source, fetched_at=fetched_at, base_url=url)]
 
 
-def interpret_page(source: Source, body: bytes, url: str, content_type: str | None,
-                   fetched_at: datetime) -> list[Announcement]:
-    """One page's bytes -> classified announcements. Pure; raises SourceError for the source's problems."""
-    return interpret(source, [parse_body(source, body, url=url, content_type=content_type)], url=url,
-                     fetched_at=fetched_at)
+def with_detail(entry: Entry, detail: Entry) -> Entry:
+    """A listing entry completed by its item page; what the listing said stays unless it was missing."""
+    summary = entry.summary
+    if detail.summary and (not summary or len(detail.summary) > len(summary)):
+        summary = detail.summary
+    texts = [t for t in (entry.detail_text, detail.detail_text) if t]
+    listed, page = entry.stated, detail.stated
+    return replace(
+        entry,
+        summary=summary,
+        published=entry.published or detail.published,
+        updated=entry.updated or detail.updated,
+        detail_text="\n".join(texts) or None,
+        stated=Stated(**{name: getattr(listed, name) or getattr(page, name) for name in Stated.__dataclass_fields__}),
+    )
 
 
-def _entry_for(a: Announcement, entries: list[Entry], by_key: dict) -> Entry | None:
-    entry = by_key.get((a.url or "", a.title))
-    if entry is not None:
-        return entry
-    for e in entries:
-        if (a.guid and e.guid == a.guid) or (a.url and e.link and a.url in e.link):
-            return e
-    return None
-
-
-def _with_detail(entry: Entry, detail: Entry | None) -> Entry:
-    if detail is None:
-        return entry
-    from spacedigest.sources.html import merge_detail
-
-    return merge_detail(entry, detail)
-
-
-def collect_source(source: Source, *, url: str | None = None, validators: Validators | None = None,
-                   policy=None, session=None, limiter=None, robots=None, offload=None) -> SourceResult:
+def collect_source(source: Source, *, retriever: Retriever, url: str | None = None,
+                   validators: Validators | None = None,
+                   offload: Callable | None = None) -> SourceResult:
     """Fetch and interpret one source. Never raises for the source's own problems.
 
-    A JSON source with a `fallback_url` (a WordPress site's /feed/) is read from that feed when
-    its API fails; the error of the API is kept in the result's note, not lost.
+    When the source fails and its kind knows another way to read the same items (a WordPress
+    site's /feed/), that way is tried; the first failure stays in the error if both fail.
 
-    `offload(fn, *args)`, when given, runs the CPU-bound interpretation of a feed (for example in a
-    process pool); fn and args are picklable."""
-    result = _collect_primary(source, url=url, validators=validators, policy=policy, session=session,
-                              limiter=limiter, robots=robots, offload=offload)
-    fallback = source.options.get("fallback_url")
-    if result.error is None or source.kind != "json" or not fallback:
+    `offload(fn, *args)`, when given, runs the CPU-bound interpretation (for example in a process
+    pool); fn and args are picklable."""
+    kind = kind_of(source)
+    result = _collect(kind, source, url or source.url, validators, retriever, offload)
+    alternative = kind.fallback(source) if result.error is not None else None
+    if alternative is None:
         return result
-    feed_source = replace(source, kind="feed", url=fallback)
-    backup = _collect_primary(feed_source, url=fallback, validators=None, policy=policy, session=session,
-                              limiter=limiter, robots=robots, offload=offload)
-    if backup.error is not None:  # both failed: report the API, name the fallback too
-        result.error = f"{result.error}; fallback feed {fallback}: {backup.error}"
-        result.extra_fetches.append(("fallback", backup.fetched))
-        return result
-    backup.source = source
-    backup.extra_fetches.insert(0, ("primary", result.fetched))
-    backup.bodies = result.bodies + backup.bodies
-    return backup
+    backup = _collect(kind_of(alternative), alternative, alternative.url, None, retriever, offload)
+    if backup.error is not None:  # both failed: report the source, name the fallback too
+        return replace(result, error=f"{result.error}; fallback {alternative.kind} {alternative.url}: {backup.error}",
+                       others=(*result.others, replace(backup.listing, role="fallback"), *backup.others))
+    return replace(backup, source=source, others=(replace(result.listing, role="primary"), *result.others,
+                                                  *backup.others),
+                   served_by=f"fallback {alternative.kind} {alternative.url}")
 
 
-def _collect_primary(source: Source, *, url: str | None, validators: Validators | None,
-                     policy, session, limiter, robots, offload) -> SourceResult:
-    from spacedigest.sources import retrieve
-
-    policy = policy or retrieve.DEFAULT_POLICY
-    url = url or source.url
-    now = datetime.now(timezone.utc)
-
-    if source.kind == "html" and robots is not None:
-        allowed, reason = robots.allowed(url)
+def _collect(kind: SourceKind, source: Source, url: str, validators: Validators | None, retriever: Retriever,
+             offload: Callable | None) -> SourceResult:
+    request = kind.request(source, url)
+    if kind.obeys_robots:
+        allowed, reason = retriever.allowed(request.url)
         if not allowed:
-            fetched = Fetched(source.id, url, "error", now, error=reason)
-            return SourceResult(source, fetched, error=reason)
-
-    method, request_url, data, headers = "GET", url, None, None
-    if source.kind == "json":
-        from spacedigest.sources.jsonapi import request_for
-
-        method, request_url, data, headers = request_for(replace(source, url=url))
-    fetched = retrieve.fetch(source.id, request_url, validators, policy=policy, session=session,
-                             limiter=limiter, method=method, data=data, headers=headers)
-    result = SourceResult(source, fetched)
+            fetched = Fetched(source.id, request.url, "error", datetime.now(timezone.utc), error=reason)
+            return SourceResult(source, Attempt("listing", fetched), error=reason)
+    fetched = retriever.fetch(source.id, request, validators)
+    listing = Attempt("listing", fetched)
     if fetched.status != "ok":
-        result.error = fetched.error if fetched.status == "error" else None
-        return result
-
-    body = fetched.body or b""
-    result.bodies.append((fetched, body))
+        return SourceResult(source, listing, error=fetched.error if fetched.status == "error" else None)
+    others: list[Attempt] = []
     try:
-        if source.kind == "feed":  # one page, no detail step: all of it is CPU, maybe elsewhere
-            args = (source, body, fetched.final_url or request_url, fetched.content_type, fetched.fetched_at)
-            result.announcements = offload(interpret_page, *args) if offload else interpret_page(*args)
-            fetched.body = None
-            return result
-        pages = [parse_body(source, body, url=fetched.final_url or request_url, content_type=fetched.content_type)]
-        pages += _more_pages(source, fetched, body, result, policy=policy, session=session, limiter=limiter)
-        details = _details(source, pages, result, policy=policy, session=session, limiter=limiter, robots=robots)
-        result.announcements = interpret(source, pages, url=fetched.final_url or request_url,
-                                         fetched_at=fetched.fetched_at, details=details)
+        pages = [kind.parse(source, fetched.body or b"", url=fetched.where, content_type=fetched.content_type)]
+        last, number = fetched, 1
+        while (following := kind.next_request(source, last, number + 1)) is not None:
+            number += 1
+            last = retriever.fetch(source.id, following)
+            others.append(Attempt("page", last))
+            if last.status != "ok" or not last.body:
+                break
+            pages.append(kind.parse(source, last.body, url=following.url, content_type=last.content_type))
+        details = _details(kind, source, pages, retriever, others)
+        args = (source, pages)
+        kwargs = {"url": fetched.where, "fetched_at": fetched.fetched_at, "details": details}
+        announcements = offload(_interpret, *args, kwargs) if offload else _interpret(*args, kwargs)
     except SourceError as exc:
-        result.error = str(exc)
-    fetched.body = None  # the capture keeps it; do not carry megabytes through the flow
-    return result
+        return SourceResult(source, listing, error=str(exc), others=tuple(others))
+    return SourceResult(source, listing, tuple(announcements), others=tuple(others))
 
 
-def _more_pages(source, fetched, body, result, **http) -> list[ParseResult]:
-    """JSON APIs that paginate (WordPress): follow `next_page`, bounded by the source's max_pages."""
-    if source.kind != "json":
-        return []
-    from spacedigest.sources import retrieve
-    from spacedigest.sources.jsonapi import next_page
-
-    pages, page, current, current_body = [], 1, fetched, body
-    while True:
-        page += 1
-        next_url = next_page(current.final_url or current.url, current_body, current.headers, source, page)
-        if not next_url:
-            return pages
-        from spacedigest.sources.jsonapi import request_for
-
-        method, page_url, data, headers = request_for(replace(source, url=next_url))
-        current = retrieve.fetch(source.id, page_url, None, method=method, data=data, headers=headers, **http)
-        result.extra_fetches.append(("page", current))
-        if current.status != "ok" or not current.body:
-            return pages
-        current_body = current.body
-        result.bodies.append((current, current_body))
-        pages.append(parse_body(source, current_body, url=next_url, content_type=current.content_type))
-        current.body = None
+def _interpret(source: Source, pages: list[ParseResult], kwargs: dict) -> list[Announcement]:
+    return interpret(source, pages, **kwargs)  # one positional signature, for process pools
 
 
-def _details(source, pages, result, *, robots=None, **http) -> dict[str, Entry]:
-    """Optional detail-page step for listing pages: bounded in count per run."""
-    if source.kind != "html" or not source.options.get("detail"):
-        return {}
-    from spacedigest.sources import retrieve
-    from spacedigest.sources.html import parse_detail
-
-    limit = int(source.options.get("detail_limit", 10))
-    links = [e.link for page in pages for e in page.entries if e.link][:limit]
-    details = {}
-    for link in links:
-        if robots is not None and not robots.allowed(link)[0]:
+def _details(kind: SourceKind, source: Source, pages: list[ParseResult], retriever: Retriever,
+             others: list[Attempt]) -> dict[str, Entry]:
+    """Item pages, when the kind asks for them: an item page is an extra, the listing entry stands
+    without it (refused by robots.txt, failed, or unreadable)."""
+    details: dict[str, Entry] = {}
+    for link in kind.detail_targets(source, pages):
+        if kind.obeys_robots and not retriever.allowed(link)[0]:
             continue
-        fetched = retrieve.fetch(source.id, link, None, **http)
-        result.extra_fetches.append(("detail", fetched))
+        fetched = retriever.fetch(source.id, Request(link))
+        others.append(Attempt("detail", fetched))
         if fetched.status == "ok" and fetched.body:
-            result.bodies.append((fetched, fetched.body))
             try:
-                details[link] = parse_detail(fetched.body, url=fetched.final_url or link, source=source)
+                details[link] = kind.parse_detail(source, fetched.body, url=fetched.where,
+                                                  content_type=fetched.content_type)
             except SourceError:
-                pass  # a detail page is an extra; the listing entry stands without it
-        fetched.body = None
+                pass
     return details

@@ -30,7 +30,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from spacedigest.sources.models import Fetched, Validators
+from spacedigest.sources.models import Fetched, Request, Validators
 
 MiB = 1024 * 1024
 _CHUNK = 64 * 1024
@@ -537,4 +537,27 @@ def _wait_before_retry(failure: _Failure, attempts: int, policy: FetchPolicy, cl
     return float(wait)
 
 
-__all__ = ["FetchPolicy", "DEFAULT_POLICY", "USER_AGENT", "HostLimiter", "new_session", "fetch", "MiB"]
+class HttpRetriever:
+    """The live web for a run: one connection pool, per-host limits and robots.txt answers shared by
+    every fetch of the run (the `Retriever` of sources.pipeline)."""
+
+    def __init__(self, *, policy: FetchPolicy = DEFAULT_POLICY, pool_size: int = 32, per_host: int = 4):
+        from spacedigest.sources.robots import RobotsCache
+
+        self.policy = policy
+        self.session = new_session(policy, pool_size=pool_size)
+        self.limiter = HostLimiter(per_host=per_host)
+        self.robots = RobotsCache(session=self.session, policy=policy, limiter=self.limiter)
+
+    def fetch(self, source_id: str, request: Request, validators: Validators | None = None) -> Fetched:
+        return fetch(source_id, request.url, validators, policy=self.policy, session=self.session,
+                     limiter=self.limiter, method=request.method, data=request.body, headers=dict(request.headers))
+
+    def allowed(self, url: str) -> tuple[bool, str | None]:
+        return self.robots.allowed(url)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+__all__ = ["FetchPolicy", "DEFAULT_POLICY", "USER_AGENT", "HostLimiter", "HttpRetriever", "new_session", "fetch", "MiB"]

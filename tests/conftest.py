@@ -1,4 +1,9 @@
-"""Shared test fixtures. Real components only: local HTTP/SMTP servers, real DuckDB files."""
+"""Shared test fixtures. Real components only: local HTTP/SMTP servers, real DuckDB files.
+
+Two tiers: `make test` runs everything; `make test-fast` (pytest -m "not slow") leaves out the
+tests marked slow: those that start Prefect (every test using the `cli` or `prefect_api`
+fixture is marked here), a browser, benchmarks or many subprocesses.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +14,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 # Real feeds captured from public sites; never copied into this repository.
 REAL_FEEDS = PROJECT_ROOT.parent / "shared" / "real-feeds" / "sismics-reader"
+
+
+SLOW_FIXTURES = {"cli", "prefect_api"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

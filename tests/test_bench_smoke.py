@@ -9,6 +9,8 @@ import pytest
 
 from bench import bench_module
 
+pytestmark = pytest.mark.slow  # see tests/conftest.py: the fast tier leaves these out
+
 
 def test_feed_server_serves_feeds_and_revalidates():
     server = bench_module("server")

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from spacedigest.sources.catalog import BUILTIN_CATALOG, CatalogError, dump_catalog, load_catalog, sources_from_data
+from spacedigest.sources.eu_funding_tenders import FundingTendersOptions
+from spacedigest.sources.html import HtmlOptions
 from spacedigest.sources.models import Source
 
 PARTNERS = {"ESA", "CNES", "Harwell", "Cross U"}
@@ -29,25 +31,51 @@ def test_builtin_catalog_entries_are_complete():
         assert s.url.startswith("https://"), s.id
         assert s.expected_period_days > 0
         if s.kind == "html":
-            assert s.options["item_selector"], s.id
+            assert s.options.item_selector, s.id
     by_id = {s.id: s for s in sources}
     # The partners' sites without feeds are covered by html/json connectors.
     assert by_id["esa-business-funding"].kind == "html"
     assert by_id["esa-osip-campaigns"].kind == "html"
-    assert by_id["harwell-news"].kind == "json" and by_id["harwell-news"].options["api"] == "wordpress"
-    assert by_id["eu-ft-space-calls"].options["api"] == "ft-search"
+    # kind = "json" with its api resolves to the kind's adapter
+    assert by_id["harwell-news"].kind == "wordpress"
+    assert by_id["harwell-news"].options.fallback_url == "https://www.harwellcampus.com/feed/"
+    assert by_id["eu-ft-space-calls"].kind == "eu-funding-tenders"
     assert {s.language for s in sources if s.organisation == "Cross U"} == {"ja"}
     assert by_id["uksa-news"].url == "https://www.gov.uk/government/organisations/uk-space-agency.atom"
     assert by_id["esa-topnews"].url == "https://www.esa.int/rssfeed/TopNews"
 
 
-def test_unknown_keys_become_options():
+def test_kind_keys_become_typed_options():
     [source] = sources_from_data(
         {"source": [{"id": "x-1", "organisation": "ESA", "kind": "html", "url": "https://a.example/",
                      "item_selector": "li", "timezone": "Europe/Paris", "detail": True}]}
     )
-    assert source.options == {"item_selector": "li", "timezone": "Europe/Paris", "detail": True}
+    assert source.options == HtmlOptions(item_selector="li", detail=True)
+    assert source.timezone == "Europe/Paris"
     assert source.language == "en" and source.enabled is True and source.expected_period_days == 30
+
+
+@pytest.mark.parametrize(
+    "extra, reason",
+    [
+        ({"kind": "html", "item_selector": "li", "titel_selector": "h2"},
+         "unknown option 'titel_selector' for a html source (did you mean 'title_selector'?)"),
+        ({"kind": "feed", "item_selector": "li"}, "unknown option 'item_selector' for a feed source "
+                                                  "(known: site_url, category)"),
+        ({"kind": "html", "item_selector": "li", "detail_limit": "ten"}, "'detail_limit' must be a whole number >= 0"),
+        ({"kind": "html", "item_selector": "li", "detail": "yes"}, "'detail' must be true or false"),
+        ({"kind": "json", "api": "wordpress", "max_page": 2},
+         "unknown option 'max_page' for a wordpress source (did you mean 'max_pages'?)"),
+        ({"kind": "json", "api": "graphql"}, "unknown api 'graphql' (expected 'wordpress' or 'ft-search')"),
+        ({"kind": "feed", "timezone": "Mars/Olympus"},
+         "unknown timezone 'Mars/Olympus' (expected an IANA name such as 'Europe/Paris')"),
+    ],
+)
+def test_a_misspelt_or_mistyped_option_is_a_one_line_error_naming_source_and_key(extra, reason):
+    table = {"id": "x-1", "organisation": "ESA", "url": "https://a.example/", **extra}
+    with pytest.raises(CatalogError) as info:
+        sources_from_data({"source": [table]}, origin="my.toml")
+    assert str(info.value) == f"my.toml: source #1 'x-1': {reason}"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -81,7 +109,7 @@ url = "https://www.esa.int/rssfeed/Applications"
         ('id = "esa-a"\norganisation = "ESA"\nkind = "feed"\nurl = "https://x.example/"\n',
          "source #3 'esa-a': duplicate id (first used by source #1)"),
         ('id = "esa-x"\norganisation = "ESA"\nkind = "rss"\nurl = "https://x.example/"\n',
-         "source #3 'esa-x': unknown kind 'rss' (expected one of: feed, html, json)"),
+         "source #3 'esa-x': unknown kind 'rss' (expected one of: feed, html, wordpress, eu-funding-tenders, json)"),
         ('id = "esa-x"\norganisation = "ESA"\nkind = "feed"\nurl = "ftp://x.example/feed"\n',
          "source #3 'esa-x': url 'ftp://x.example/feed' is not an http(s) URL"),
         ('id = "esa-x"\norganisation = "ESA"\nkind = "feed"\nurl = "https://x.example/"\nlanguage = "japanese"\n',
@@ -131,21 +159,21 @@ def test_dump_catalog_round_trips_every_value_kind():
         name='クロスユー "お知らせ" \\ tab\there',
         country="JP",
         expected_period_days=3,
-        options={
-            "item_selector": "ul > li:nth-of-type(2n)",
-            "id_pattern": "Ca-\\d{4}-\\d{5}",
-            "detail": True,
-            "detail_limit": 5,
-            "ratio": 0.5,
-            "deadline_labels": ["締切", "Date limite"],
-            "headers": {"Accept-Language": "ja", "X-Test": 1},
-            "weird key": "x\x7fy",
-        },
+        timezone="Asia/Tokyo",
+        options=HtmlOptions(
+            item_selector="ul > li:nth-of-type(2n)",
+            id_pattern="Ca-\\d{4}-\\d{5}",
+            detail=True,
+            detail_limit=5,
+            summary_selector="p.lead\x7f",
+        ),
     )
-    text = dump_catalog(load_catalog() + [tricky])
+    listed = Source(id="ft-1", organisation="EC", kind="eu-funding-tenders", url="https://api.example/search",
+                    options=FundingTendersOptions(ft_types=("1", "2"), ft_keywords=("espace", "宇宙")))
+    text = dump_catalog(load_catalog() + [tricky, listed])
     again = sources_from_data(tomllib.loads(text))
-    assert again == load_catalog() + [tricky]
-    assert [s.options for s in again] == [s.options for s in load_catalog() + [tricky]]
+    assert again == load_catalog() + [tricky, listed]
+    assert [s.options for s in again] == [s.options for s in load_catalog() + [tricky, listed]]
 
 
 def test_dump_catalog_of_the_builtin_catalog_is_loadable_from_a_file(tmp_path):

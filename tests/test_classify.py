@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import pytest
 
 from spacedigest.sources.classify import (
     CATEGORIES,
-    CATEGORY_LABELS,
     classify_category,
     enrich,
     extract_deadline,
@@ -20,7 +20,8 @@ from spacedigest.sources.classify import (
     load_rules,
     status_on,
 )
-from spacedigest.sources.models import Announcement, Source
+from spacedigest.reports.i18n import CATEGORY_LABELS
+from spacedigest.sources.models import Announcement, Source, Stated
 from tests.conftest import FIXTURES, PROJECT_ROOT
 
 HELDOUT = FIXTURES / "classify"
@@ -186,16 +187,16 @@ def test_enrich_fills_a_copy_and_structured_dates_win():
     assert (got.category, got.deadline, got.deadline_kind, got.status) == ("funding", date(2025, 5, 17), "date", "open")
     assert got.category_rule == "funding.call" and got.japan_relevant and got.japan_reason == "mentions Japan"
     assert a.category == "other" and a.deadline is None  # the input is untouched
-    structured = enrich(a, fetched_at=datetime(2025, 1, 10, 3, tzinfo=timezone.utc),
-                        deadline=date(2025, 6, 1), opening_date=date(2025, 2, 1))
+    stated = replace(a, stated=Stated(deadline=date(2025, 6, 1), opening_date=date(2025, 2, 1)))
+    structured = enrich(stated, fetched_at=datetime(2025, 1, 10, 3, tzinfo=timezone.utc))
     assert (structured.deadline, structured.opening_date, structured.status) == (date(2025, 6, 1), date(2025, 2, 1),
                                                                                  "forthcoming")
 
 
 def test_enrich_reads_detail_text():
     a = announcement("Call for proposals on lunar logistics", "See the call page.")
-    got = enrich(a, fetched_at=datetime(2025, 1, 10, 3, tzinfo=timezone.utc),
-                 detail_text="Opening date\n18 March 2025\nClosing date\n17 May 2025")
+    a = replace(a, detail_text="Opening date\n18 March 2025\nClosing date\n17 May 2025")
+    got = enrich(a, fetched_at=datetime(2025, 1, 10, 3, tzinfo=timezone.utc))
     assert (got.opening_date, got.deadline, got.status) == (date(2025, 3, 18), date(2025, 5, 17), "forthcoming")
 
 

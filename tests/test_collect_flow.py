@@ -20,7 +20,7 @@ def test_a_task_that_raises_fails_only_its_source(tmp_path, monkeypatch, http_se
     monkeypatch.setenv("SPACEDIGEST_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SPACEDIGEST_SOURCES", str(tmp_path / "c.toml"))
     calls = []
-    real = collect._collect
+    real = collect.runtime.collect
 
     def sometimes_broken(source, url, validators, ctx):
         calls.append(source.id)
@@ -28,7 +28,7 @@ def test_a_task_that_raises_fails_only_its_source(tmp_path, monkeypatch, http_se
             raise RuntimeError("simulated bug")
         return real(source, url, validators, ctx)
 
-    monkeypatch.setattr(collect, "_collect", sometimes_broken)
+    monkeypatch.setattr(collect.runtime, "collect", sometimes_broken)
     with temporary_settings(updates={PREFECT_API_URL: prefect_api, PREFECT_LOGGING_TO_API_ENABLED: False}):
         report = collect.collect_flow()
     lines = {line.source_id: line for line in report.lines}
@@ -44,6 +44,9 @@ print("top level ran", file=sys.stderr, flush=True)
 from spacedigest.flows.settings import load_settings, quiet_prefect
 quiet_prefect(load_settings().home)
 from spacedigest.flows.collect import collect_flow
+import pytest
+
+pytestmark = pytest.mark.slow  # see tests/conftest.py: the fast tier leaves these out
 report = collect_flow()
 print("new items:", report.items_new, file=sys.stderr)
 """

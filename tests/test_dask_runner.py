@@ -10,6 +10,8 @@ import json
 
 import pytest
 
+pytestmark = pytest.mark.slow  # see tests/conftest.py: the fast tier leaves these out
+
 pytest.importorskip("prefect_dask", reason="the dask extra (prefect-dask) is not installed")
 distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
 

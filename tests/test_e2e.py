@@ -15,6 +15,8 @@ from spacedigest.sources.feed import parse_feed
 from spacedigest.sources.models import Source
 from spacedigest.sources.normalize import normalize
 
+pytestmark = pytest.mark.slow  # see tests/conftest.py: the fast tier leaves these out
+
 
 def catalog_toml(entries: list[tuple[str, str, str]], kind: str = "feed") -> str:
     """[(id, organisation, url)] -> catalog TOML."""

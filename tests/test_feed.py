@@ -69,7 +69,7 @@ def test_scheme_less_channel_link_is_repaired():
 
 def test_valid_feed_without_entries_is_a_success():
     result = parse_feed(load("empty_channel.atom"), url="https://quiet.example.org/feed")
-    assert result.entries == []
+    assert result.entries == ()
     assert result.feed_title == "Nothing yet"
 
 

@@ -13,6 +13,8 @@ import pytest
 from bench import bench_module
 from tests.httpserver import MiB, gzip_bomb
 
+pytestmark = pytest.mark.slow  # see tests/conftest.py: the fast tier leaves these out
+
 hostile = bench_module("hostile")
 
 # One collect run carries all of these next to the healthy source (one run keeps the suite fast).

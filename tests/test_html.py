@@ -10,13 +10,14 @@ from datetime import date, datetime, timezone
 import pytest
 
 from spacedigest.sources.catalog import load_catalog
-from spacedigest.sources.html import describe_selectors, detail_targets, merge_detail, parse_detail, parse_listing
-from spacedigest.sources.models import Entry, ParseError, Source
+from spacedigest.sources.html import HtmlOptions, describe_selectors, detail_targets, parse_detail, parse_listing
+from spacedigest.sources.models import Entry, ParseError, ParseResult, Source
+from spacedigest.sources.pipeline import interpret, with_detail
 from tests.conftest import FIXTURES
 
 PAGES = FIXTURES / "pages"
 CATALOG = {s.id: s for s in load_catalog()}
-TODAY = date(2024, 6, 1)
+AT = datetime(2024, 6, 1, 3, 0, tzinfo=timezone.utc)  # noon in Tokyo on 1 June 2024: "today" for deadlines
 FETCHED_AT = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)  # after every fixture date
 
 
@@ -26,7 +27,20 @@ def utc(*parts: int) -> datetime:
 
 def listing(source_id: str, fixture: str, **kwargs):
     source = CATALOG[source_id]
-    return parse_listing((PAGES / fixture).read_bytes(), url=source.url, source=source, today=TODAY, **kwargs)
+    return parse_listing((PAGES / fixture).read_bytes(), url=source.url, source=source, **kwargs)
+
+
+def announced(source_id: str, fixture: str, at: datetime = AT) -> dict:
+    """The page's announcements by title, as collect makes them on `at` (deadlines, rolling calls,
+    opening and event dates are read from the marked parts and the item text by the classifier)."""
+    source = CATALOG[source_id]
+    return {a.title: a for a in interpret(source, [listing(source_id, fixture)], url=source.url, fetched_at=at)}
+
+
+def announced_detail(source_id: str, detail: Entry, at: datetime = AT):
+    source = CATALOG[source_id]
+    [announcement] = interpret(source, [ParseResult(entries=(detail,))], url=source.url, fetched_at=at)
+    return announcement
 
 
 # Every html source of the built-in catalog, its fixture, and its first item as expected.
@@ -82,7 +96,8 @@ def test_listing_fixture_parses_to_titled_absolute_dated_entries(source_id, fixt
     result = listing(source_id, fixture)
     assert len(result.entries) == count
     first = result.entries[0]
-    assert (first.title, first.link, first.published) == (title, url, published)
+    assert (first.title, first.link) == (title, url)
+    assert first.published in (published, None)  # a call dated by its opening gets its date from the classifier
     for entry in result.entries:
         assert entry.title and entry.link.startswith("https://")
         assert entry.published is None or entry.published.tzinfo is not None
@@ -90,11 +105,9 @@ def test_listing_fixture_parses_to_titled_absolute_dated_entries(source_id, fixt
 
 @pytest.mark.parametrize("source_id, fixture, count, title, url, published", CASES, ids=[c[0] for c in CASES])
 def test_listing_fixture_normalizes_to_announcements(source_id, fixture, count, title, url, published):
-    from spacedigest.sources.normalize import normalize
-
     source = CATALOG[source_id]
     result = listing(source_id, fixture)
-    announcements = normalize(result, source, fetched_at=FETCHED_AT, base_url=source.url)
+    announcements = interpret(source, [result], url=source.url, fetched_at=FETCHED_AT)
     assert len(announcements) == count
     first = announcements[0]
     assert first.title == title and first.url == url and first.organisation == source.organisation
@@ -107,41 +120,44 @@ def test_listing_fixture_normalizes_to_announcements(source_id, fixture, count, 
 
 
 def test_business_esa_calls_have_opening_and_closing_dates_in_both_written_forms():
-    entries = {e.title: e for e in listing("esa-business-funding", "business_esa_funding.html").entries}
-    waste = entries["Waste to Energy"]
+    calls = announced("esa-business-funding", "business_esa_funding.html", at=FETCHED_AT)
+    waste = calls["Waste to Energy"]
     assert (waste.opening_date, waste.deadline) == (date(2024, 3, 18), date(2024, 5, 17))
     assert waste.summary == "Space-enabled services for turning waste into energy."
-    blue = entries["Blue Capital"]  # "06-05-2024" / "14-06-2024": day first
+    blue = calls["Blue Capital"]  # "06-05-2024" / "14-06-2024": day first
     assert (blue.opening_date, blue.deadline) == (date(2024, 5, 6), date(2024, 6, 14))
-    assert blue.published == utc(2024, 5, 5, 22) and blue.extra["published_from"] == "opening_date"
-    always = entries["Direct Negotiation - Kick-Starts"]
+    # No publication date on the page: the call was announced when it opened (Paris midnight).
+    assert blue.published_at == utc(2024, 5, 5, 22) and not blue.published_estimated
+    always = calls["Direct Negotiation - Kick-Starts"]
     # An empty "Opening date:" must not borrow the closing date that follows it.
     assert always.opening_date is None and always.deadline == date(2025, 12, 31)
-    assert always.published is None and always.extra["rolling"] is True
+    assert always.published_estimated
     assert "always open" in always.detail_text
 
 
 def test_osip_campaigns_relative_and_numeric_deadlines_and_call_ids():
     entries = listing("esa-osip-campaigns", "osip_campaigns.html").entries
     assert [e.guid for e in entries] == ["Ca-2024-01347", "Ca-2024-01298", "Ca-2019-00211"]
-    assert entries[0].deadline == date(2024, 6, 13)  # "Ends in 12 days" from 1 June 2024
-    assert entries[1].deadline == date(2024, 6, 30)  # "Ends on 30/06/2024"
-    assert entries[2].deadline is None and entries[2].extra["rolling"] is True
+    calls = list(announced("esa-osip-campaigns", "osip_campaigns.html").values())
+    assert calls[0].deadline == date(2024, 6, 13)  # "Ends in 12 days" from 1 June 2024
+    assert calls[1].deadline == date(2024, 6, 30)  # "Ends on 30/06/2024"
+    assert calls[2].deadline is None and calls[2].deadline_kind == "rolling"
 
 
 def test_french_listing_reads_deadline_in_summary_and_skips_script_links():
     result = listing("cnes-news", "cnes_news.html")
     first, second = result.entries
-    assert first.deadline == date(2025, 3, 3)  # "Date limite de dépôt des dossiers : 3 mars 2025"
+    assert announced("cnes-news", "cnes_news.html")[first.title].deadline == date(2025, 3, 3)  # "Date limite de dépôt des dossiers : 3 mars 2025"
     assert second.published == utc(2024, 7, 31, 22)  # "1er août 2024"
     assert all("javascript" not in e.link for e in result.entries)
-    assert result.warnings == ["1 of 3 items skipped: no title or no link"]
+    assert result.warnings == ("1 of 3 items skipped: no title or no link",)
 
 
 def test_japanese_events_deadline_and_event_date():
     first, second = listing("crossu-events", "crossu_events.html").entries
-    assert first.deadline == date(2024, 11, 15)  # 申込締切
-    assert first.extra["event_date"] == "2024-11-18"  # 開催日
+    seminar = announced("crossu-events", "crossu_events.html")[first.title]
+    assert seminar.deadline == date(2024, 11, 15)  # 申込締切
+    assert seminar.event_date == date(2024, 11, 18)  # 開催日 (event_date_selector)
     assert first.summary.startswith("日仏の宇宙ビジネス連携")
     assert second.link == "https://crossu.org/event/harwell-japan-day/"
 
@@ -149,7 +165,7 @@ def test_japanese_events_deadline_and_event_date():
 def test_english_text_date_and_labelled_deadline():
     second = listing("harwell-space-cluster", "harwell_space_cluster.html").entries[1]
     assert second.published == utc(2024, 3, 18)  # "18 March 2024", London midnight (GMT)
-    assert second.deadline == date(2024, 4, 30)  # "Deadline: 30 April 2024."
+    assert announced("harwell-space-cluster", "harwell_space_cluster.html")[second.title].deadline == date(2024, 4, 30)  # "Deadline: 30 April 2024."
     assert second.link == "https://www.harwellcampus.com/harwell-space-cluster-international-partnership-programme/"
 
 
@@ -173,14 +189,12 @@ def test_items_without_title_or_link_are_a_clear_error():
 
 def test_bad_configuration_and_empty_pages_are_one_line_errors():
     source = CATALOG["crossu-news"]
-    broken = replace(source, options={**source.options, "item_selector": "li[["})
+    broken = replace(source, options=replace(source.options, item_selector="li[["))
     with pytest.raises(ParseError, match=r"^item selector 'li\[\[' is not a valid CSS selector") as info:
         parse_listing(b"<html><li>x</li></html>", url=source.url, source=broken)
     assert "\n" not in str(info.value)
     with pytest.raises(ParseError, match="^empty page at https://crossu.org/news/$"):
         parse_listing(b"  ", url=source.url, source=source)
-    with pytest.raises(ParseError, match="no item_selector"):
-        parse_listing(b"<html></html>", url=source.url, source=replace(source, options={}))
 
 
 def test_charset_from_content_type_wins():
@@ -198,7 +212,7 @@ def test_strptime_date_format_option():
 
 def test_max_items_caps_a_page():
     source = CATALOG["jaxa-aerospacebiz-news"]
-    capped = replace(source, options={**source.options, "max_items": 2})
+    capped = replace(source, options=replace(source.options, max_items=2))
     result = parse_listing((PAGES / "jaxa_aerospacebiz_news.html").read_bytes(), url=source.url, source=capped)
     assert len(result.entries) == 2 and "max_items" in result.warnings[0]
 
@@ -212,8 +226,9 @@ def test_detail_page_metadata_first():
     detail = parse_detail((PAGES / "business_esa_call_detail.html").read_bytes(), url=url, source=source)
     assert detail.published == utc(2024, 3, 18, 8)  # article:published_time 09:00+01:00
     assert detail.updated == utc(2024, 4, 2, 12, 30)
-    assert detail.deadline == date(2024, 5, 17)  # detail_deadline_selector
-    assert detail.opening_date == date(2024, 3, 18)
+    call = announced_detail("esa-business-funding", detail)
+    assert call.deadline == date(2024, 5, 17)  # detail_deadline_selector
+    assert call.opening_date == date(2024, 3, 18)
     assert detail.summary.startswith("ESA invites companies")
     assert detail.title == "Waste to Energy" and detail.link == url
     assert "feasibility studies" in detail.detail_text and "Funding" not in detail.detail_text  # nav dropped
@@ -222,12 +237,13 @@ def test_detail_page_metadata_first():
 def test_detail_page_json_ld_and_french_deadline_in_text():
     source = CATALOG["cnes-news"]
     detail = parse_detail((PAGES / "cnes_article_detail.html").read_bytes(), url="https://cnes.fr/fr/x",
-                          source=source, today=date(2024, 11, 20))
+                          source=source)
     assert detail.title == "Le CNES lance un appel à projets pour les start-up du spatial"  # not the WebSite name
     assert detail.published == utc(2024, 11, 18, 9)
     assert detail.summary.startswith("Le CNES ouvre un appel à projets")
-    assert detail.deadline == date(2025, 3, 3)
-    assert detail.opening_date == date(2024, 11, 18)  # "à partir du 18 novembre 2024"
+    call = announced_detail("cnes-news", detail, at=datetime(2024, 11, 20, 3, tzinfo=timezone.utc))
+    assert call.deadline == date(2025, 3, 3)
+    assert call.opening_date == date(2024, 11, 18)  # "à partir du 18 novembre 2024"
 
 
 def test_detail_json_ld_deadline_and_broken_blocks():
@@ -237,38 +253,38 @@ def test_detail_json_ld_deadline_and_broken_blocks():
         "endDate":"2024-12-05T18:00:00+09:00"},{"@type":"JobPosting","validThrough":"2025-01-31"}]</script>
       </head><body><main><p>Register now.</p></main></body></html>"""
     detail = parse_detail(page, url="https://example.org/e", source=CATALOG["crossu-events"])
-    assert detail.deadline == date(2025, 1, 31)
-    assert detail.extra["event_start"] == "2024-12-05T10:00:00+09:00"
+    assert detail.stated.deadline == date(2025, 1, 31)
+    # the Event's dates, as written where it takes place (an event's endDate is no deadline)
+    assert (detail.stated.event_date, detail.stated.event_end) == (date(2024, 12, 5), date(2024, 12, 5))
     assert detail.title == "Space Business Day"
 
 
 def test_detail_targets_are_bounded_and_merge_keeps_listing_facts():
     source = CATALOG["esa-business-funding"]
     result = listing("esa-business-funding", "business_esa_funding.html")
-    assert detail_targets(result, source) == [e.link for e in result.entries]
-    bounded = replace(source, options={**source.options, "detail_limit": 2})
-    assert len(detail_targets(result, bounded)) == 2
-    assert detail_targets(result, CATALOG["crossu-news"]) == []  # no detail step configured
+    assert detail_targets([result], source) == [e.link for e in result.entries]
+    bounded = replace(source, options=replace(source.options, detail_limit=2))
+    assert len(detail_targets([result], bounded)) == 2
+    assert detail_targets([result], CATALOG["crossu-news"]) == []  # no detail step configured
 
     waste = result.entries[0]
     detail = parse_detail((PAGES / "business_esa_call_detail.html").read_bytes(), url=waste.link, source=source)
-    merged = merge_detail(waste, detail)
+    merged = with_detail(waste, detail)
     assert merged.published == utc(2024, 3, 18, 8)  # the page's own date beats the opening-date estimate
-    assert merged.deadline == date(2024, 5, 17) and merged.title == "Waste to Energy"
+    assert announced_detail("esa-business-funding", merged).deadline == date(2024, 5, 17)
+    assert merged.title == "Waste to Energy"
     assert merged.summary.startswith("ESA invites companies")
-    assert merge_detail(Entry(title="t", link="https://x/", published=utc(2020, 1, 1)), detail).published == utc(2020, 1, 1)
+    assert with_detail(Entry(title="t", link="https://x/", published=utc(2020, 1, 1)), detail).published == utc(2020, 1, 1)
 
 
 def test_describe_selectors_for_sources_check():
     source = CATALOG["esa-business-funding"]
-    lines = describe_selectors((PAGES / "business_esa_funding.html").read_bytes(), url=source.url, source=source,
-                               today=TODAY)
+    lines = describe_selectors((PAGES / "business_esa_funding.html").read_bytes(), url=source.url, source=source)
     assert lines[0] == "item_selector '.view-funding-opportunities .views-row': 4 match(es)"
     assert "title_selector '.views-field-title a': found in 4 of 4 items" in lines
     assert "summary_selector '.views-field-body': found in 2 of 4 items" in lines
     assert "4 item(s) would be extracted" in lines
-    assert any(line.startswith("1. Waste to Energy | https://business.esa.int/") and "deadline 2024-05-17" in line
-               for line in lines)
+    assert any(line.startswith("1. Waste to Energy | https://business.esa.int/") for line in lines)
 
     changed = describe_selectors((PAGES / "business_esa_funding_redesigned.html").read_bytes(), url=source.url,
                                  source=source)
@@ -278,7 +294,7 @@ def test_describe_selectors_for_sources_check():
 
 def test_unsafe_links_never_come_out():
     source = Source(id="t", organisation="T", kind="html", url="https://t.example/list",
-                    options={"item_selector": "li"})
+                    options=HtmlOptions(item_selector="li"))
     page = b"""<ul><li><a href="javascript:alert(1)">a</a></li><li><a href="data:text/html,x">b</a></li>
       <li><a href="mailto:x@y.z">c</a></li><li><a href="  /ok  ">ok</a></li></ul>"""
     result = parse_listing(page, url=source.url, source=source)

@@ -11,10 +11,10 @@ from spacedigest.sources.normalize import (
     SUMMARY_MAX_CHARS,
     TITLE_MAX_CHARS,
     canonical_url,
-    clean_text,
     normalize,
     title_key,
 )
+from spacedigest.sources.text import plain_text as clean_text
 from tests.conftest import FIXTURES
 
 FEEDS = FIXTURES / "feeds"

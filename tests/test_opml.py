@@ -7,6 +7,7 @@ import pytest
 
 from spacedigest.sources.catalog import dump_catalog, load_catalog, sources_from_data
 from spacedigest.sources.models import ParseError, Source
+from spacedigest.sources.feed import FeedOptions
 from spacedigest.sources.opml import export_opml, parse_opml, slugify, sources_from_opml
 
 
@@ -54,7 +55,7 @@ def test_ttrss_titles_from_text_and_ids_slugified(real_feeds):
     titanic = by_url["http://www.titanic-magazin.de/ich.war.bei.der.waffen.rss"]
     assert titanic.id == "titanic-rss-der-endgultige-feed" and titanic.name == "Titanic RSS - der endgültige Feed"
     assert titanic.organisation == "Imported" and titanic.language == "de" and titanic.kind == "feed"
-    assert by_url["http://blog.fefe.de/rss.xml?html"].options == {"site_url": "http://blog.fefe.de/", "category": "test"}
+    assert by_url["http://blog.fefe.de/rss.xml?html"].options == FeedOptions(site_url="http://blog.fefe.de/", category="test")
     tv = [s.id for s in sources if s.id.startswith("tv-spielfilm")]
     assert len(tv) == 2 and len(set(tv)) == 2
 
@@ -102,7 +103,7 @@ def test_export_opml_round_trips_the_feed_sources():
     assert jaxa["title"] == "JAXA プレスリリース" and jaxa["category"] == "JAXA"
 
     odd = [Source(id="amp", organisation='R&D "Lab"', kind="feed", url="https://x.example/feed?a=1&b=<2>",
-                  name="A & B", options={"site_url": "https://x.example/"})]
+                  name="A & B", options=FeedOptions(site_url="https://x.example/"))]
     [feed] = parse_opml(export_opml(odd).encode())
     assert feed == {"title": "A & B", "xml_url": "https://x.example/feed?a=1&b=<2>", "html_url": "https://x.example/",
                     "category": 'R&D "Lab"'}

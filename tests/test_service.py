@@ -212,7 +212,7 @@ def test_a_wordpress_source_falls_back_to_its_feed_when_the_api_fails(cli, http_
     http_server.add("/wp-json/wp/v2/posts", status=500, body=b"database error")
     http_server.add("/feed/", body=fresh_feed(datetime.now(timezone.utc), n=3))
     env = write_catalog(tmp_path, [replace(harwell, url=http_server.url("/wp-json/wp/v2/posts"),
-                                           options={**harwell.options, "fallback_url": http_server.url("/feed/")})])
+                                           options=replace(harwell.options, fallback_url=http_server.url("/feed/")))])
     run = cli("collect", env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert query_json(cli, "select count(*) as n from items where source_id = 'harwell-news'") == [{"n": 3}]

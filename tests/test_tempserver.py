@@ -11,6 +11,9 @@ from pathlib import Path
 import psutil
 
 from tests.prefect_server import watch_temporary_servers
+import pytest
+
+pytestmark = pytest.mark.slow  # see tests/conftest.py: the fast tier leaves these out
 
 FEED = b"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>
 <link>https://example.org/</link><description>d</description>

@@ -12,9 +12,7 @@ So the pipeline keeps two files under $SPACEDIGEST_HOME:
 from __future__ import annotations
 
 import fcntl
-import os
 import re
-import shutil
 import time
 from contextlib import contextmanager
 from importlib import resources
@@ -22,6 +20,8 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
+
+from spacedigest.sources.files import copy_atomic
 
 WAREHOUSE_FILE = "warehouse.duckdb"
 STAFF_FILE = Path("staff") / "warehouse.duckdb"
@@ -147,14 +147,10 @@ def publish(home: Path) -> Path:
     source = warehouse_path(home)
     target = staff_path(home)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        return copy_atomic(source, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WarehouseError(f"cannot publish the staff copy {target}: {exc.strerror or exc}") from exc
-    return target
+        raise WarehouseError(f"cannot publish the staff copy: {exc}") from exc
 
 
 @contextmanager

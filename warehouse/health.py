@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pyarrow as pa
 
-from spacedigest.sources.models import Fetched, Source, Validators
+from spacedigest.sources.models import Attempt, Fetched, Source, SourceResult, Validators
 from spacedigest.warehouse.sql import run_with, statement, transaction
 
 # A healthy source is checked again after this long (the daily collection).
@@ -100,6 +100,33 @@ def sync_sources(con: duckdb.DuckDBPyConnection, catalog: list[Source], *, now: 
         run_with(con, "sync_sources", {"now": now}, catalog=pa.Table.from_pylist(rows, schema=schema))
 
 
+def begin_collect(con: duckdb.DuckDBPyConnection, catalog: list[Source], run_id: str, *,
+                  now: datetime) -> dict[str, SourceState]:
+    """The catalog synced into `sources`, the run started; every source's state as the run begins."""
+    from spacedigest.warehouse import records
+
+    sync_sources(con, catalog, now=now)
+    records.start_run(con, run_id, "collect", now)
+    return source_states(con)
+
+
+def choose_sources(catalog: list[Source], states: dict[str, SourceState], *, only: list[str] | None,
+                   due_only: bool, now: datetime) -> list[Source]:
+    """The sources a collect fetches: enabled (in the catalog and not disabled by a 410), `only`
+    those named, and with `due_only` none that is backing off after failures."""
+    chosen = []
+    for source in catalog:
+        state = states.get(source.id)
+        if only and source.id not in only:
+            continue
+        if not source.enabled or (state and not state.enabled):
+            continue
+        if due_only and state and not state.due(now):
+            continue
+        chosen.append(source)
+    return chosen
+
+
 def source_states(con: duckdb.DuckDBPyConnection) -> dict[str, SourceState]:
     states = {}
     for sid, url, etag, last_modified, enabled, reason, next_at, failures in con.execute(
@@ -125,6 +152,59 @@ _OUTCOME_SCHEMA = pa.schema([
 ])
 
 
+@dataclass(frozen=True)
+class SourceLine:
+    """What one collect did with one source, as the command prints it."""
+
+    source_id: str
+    url: str
+    status: str  # ok | not_modified | error
+    found: int = 0
+    new: int = 0
+    error: str | None = None
+    served_by: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceAttention:
+    """A source staff should look at (sql/needing_attention.sql)."""
+
+    source_id: str
+    organisation: str
+    url: str
+    state: str
+    consecutive_failures: int
+    last_success_at: datetime | None
+    last_new_item_at: datetime | None
+    next_check_at: datetime | None
+    reason: str | None
+
+
+def record_results(con: duckdb.DuckDBPyConnection, run_id: str, results: list[SourceResult],
+                   states: dict[str, SourceState], new_items: dict[str, int]) -> list[SourceLine]:
+    """The fetch log and each source's health after a collect, in one transaction; a line per source."""
+    rows, outcomes, lines = [], [], []
+    for r in results:
+        new = new_items.get(r.source.id, 0)
+        status = "error" if r.error else r.fetched.status
+        rows.append(_fetch_row(run_id, r.listing, status=status, error=r.error, items_found=len(r.announcements),
+                               items_new=new))
+        rows.extend(_fetch_row(run_id, a, status=a.fetched.status, error=a.fetched.error, items_found=0, items_new=0)
+                    for a in r.others)
+        outcomes.append(outcome(r.fetched, error=r.error, items_new=new,
+                                failures_before=states[r.source.id].consecutive_failures))
+        lines.append(SourceLine(r.source.id, r.fetched.url, status, len(r.announcements), new, r.error, r.served_by))
+    record(con, rows, outcomes)
+    return lines
+
+
+def _fetch_row(run_id: str, attempt: Attempt, *, status: str, error: str | None, items_found: int,
+               items_new: int) -> dict:
+    fetched = attempt.fetched
+    return fetch_row(run_id, fetched, status=status, error=error, items_found=items_found, items_new=items_new,
+                     capture=attempt.capture, role=attempt.role)
+
+
 def fetch_row(run_id: str, fetched: Fetched, *, status: str, error: str | None, items_found: int,
               items_new: int, capture: str | None, role: str = "listing") -> dict:
     return {
@@ -147,9 +227,7 @@ def record(con: duckdb.DuckDBPyConnection, fetch_rows: list[dict], outcomes: lis
                      outcome=pa.Table.from_pylist([asdict(o) for o in outcomes], schema=_OUTCOME_SCHEMA))
 
 
-def needing_attention(con: duckdb.DuckDBPyConnection) -> tuple[int, list[dict]]:
+def needing_attention(con: duckdb.DuckDBPyConnection) -> tuple[int, list[SourceAttention]]:
     """(number of sources in the catalog, the ones that are not ok with why)."""
     total = con.execute(statement("health_counts")).fetchall()[0][0]
-    cur = con.execute(statement("needing_attention"))
-    names = [d[0] for d in cur.description]
-    return total, [dict(zip(names, row)) for row in cur.fetchall()]
+    return total, [SourceAttention(*row) for row in con.execute(statement("needing_attention")).fetchall()]

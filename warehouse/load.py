@@ -42,7 +42,8 @@ _ITEM_COLUMNS = [
     ("category_rule", pa.string()), ("deadline", pa.date32()), ("deadline_kind", pa.string()),
     ("opening_date", pa.date32()), ("status", pa.string()), ("japan_relevant", pa.bool_()),
     ("japan_reason", pa.string()), ("content_hash", pa.string()), ("version", pa.string()),
-    ("changed_fields", pa.string()),
+    ("changed_fields", pa.string()), ("event_date", pa.date32()), ("event_end", pa.date32()),
+    ("detail_text", pa.string()),
 ]
 _ITEM_SCHEMA = pa.schema(_ITEM_COLUMNS)
 
@@ -62,6 +63,8 @@ class LoadStats:
 def version_of(a: Announcement) -> str:
     """What counts as an edit of one source's entry: its content and its dates."""
     parts = [a.content_hash, str(a.deadline), a.deadline_kind, str(a.opening_date), a.category]
+    if a.event_date is not None:  # only then: items without one keep the version they always had
+        parts += [str(a.event_date), str(a.event_end)]
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
 
@@ -96,6 +99,7 @@ def _row(a: Announcement, item_id: str, seen_at: datetime, tkey: str, version: s
         "deadline_kind": a.deadline_kind, "opening_date": a.opening_date, "status": a.status,
         "japan_relevant": a.japan_relevant, "japan_reason": a.japan_reason,
         "content_hash": a.content_hash, "version": version, "changed_fields": changed,
+        "event_date": a.event_date, "event_end": a.event_end, "detail_text": a.detail_text,
     }
 
 

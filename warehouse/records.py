@@ -3,13 +3,14 @@ The SQL is in warehouse/sql/*.sql."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
-from spacedigest.warehouse.sql import run_with, statement
+from spacedigest.sources.models import DigestItem, DigestRecord, Subscriber
+from spacedigest.warehouse.sql import statement
 
 
 def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -23,6 +24,13 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, started_at
     con.execute(statement("run_start"), {"id": run_id, "kind": kind, "started_at": started_at})
 
 
+def log_run(con: duckdb.DuckDBPyConnection, kind: str, started: datetime, *, status: str, message: str) -> None:
+    """A `runs` row for a job that is not a flow of its own (digest, send)."""
+    run_id = str(uuid.uuid4())
+    start_run(con, run_id, kind, started)
+    finish_run(con, run_id, finished_at=datetime.now(timezone.utc), status=status, message=message)
+
+
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, *, finished_at: datetime, status: str,
                sources_ok: int | None = None, sources_failed: int | None = None, items_new: int | None = None,
                message: str | None = None) -> None:
@@ -34,8 +42,9 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, *, finished_at: date
 
 # --- digests ------------------------------------------------------------------------------------
 
-def digest_candidates(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    return _rows(con.execute(statement("digest_candidates"), {"start": start, "end": end}))
+def digest_candidates(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[DigestItem]:
+    """Items first seen in [start, end) and items whose deadline changed then (sql/digest_candidates.sql)."""
+    return [DigestItem(**row) for row in _rows(con.execute(statement("digest_candidates"), {"start": start, "end": end}))]
 
 
 def previous_cutoff(con: duckdb.DuckDBPyConnection) -> datetime | None:
@@ -52,15 +61,19 @@ def record_digest(con: duckdb.DuckDBPyConnection, *, label: str, start: datetime
     }).fetchall()[0][0]
 
 
-def all_digests(con: duckdb.DuckDBPyConnection, label: str | None = None) -> list[dict[str, Any]]:
+def all_digests(con: duckdb.DuckDBPyConnection, label: str | None = None) -> list[DigestRecord]:
     """Digests, latest first (only the one with `label` if given)."""
     rows = _rows(con.execute(statement("digests"), {"label": label}))
-    for row in rows:
-        row["paths"] = json.loads(row["paths"] or "{}")
-    return rows
+    return [DigestRecord(**{**row, "paths": json.loads(row["paths"] or "{}")}) for row in rows]
 
 
-def find_digest(con: duckdb.DuckDBPyConnection, label: str | None = None) -> dict[str, Any] | None:
+def digest_in_window(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> str | None:
+    """The label of the latest digest built in [start, end), if any."""
+    rows = con.execute(statement("digest_in_window"), {"start": start, "end": end}).fetchall()
+    return rows[0][0] if rows else None
+
+
+def find_digest(con: duckdb.DuckDBPyConnection, label: str | None = None) -> DigestRecord | None:
     """A digest by label, else the latest one."""
     rows = all_digests(con, label)
     return rows[0] if rows else None
@@ -86,25 +99,7 @@ def remove_subscriber(con: duckdb.DuckDBPyConnection, email: str, *, now: dateti
     return bool(con.execute(statement("subscriber_remove"), {"email": email, "now": now}).fetchall())
 
 
-def list_subscribers(con: duckdb.DuckDBPyConnection, *, active_only: bool = True) -> list[dict[str, Any]]:
-    return _rows(con.execute(statement("subscribers"), {"active_only": active_only}))
-
-
-# --- deliveries ---------------------------------------------------------------------------------
-
-def delivered_ids(con: duckdb.DuckDBPyConnection, digest_id: int) -> set[int]:
-    """Subscribers this digest must not be sent to again: accepted, or refused for good."""
-    return {r[0] for r in con.execute(statement("delivered"), {"digest_id": digest_id}).fetchall()}
-
-
-_JOURNAL_SCHEMA = pa.schema([
-    ("digest_id", pa.int64()), ("subscriber_id", pa.int64()), ("status", pa.string()),
-    ("delivered_at", pa.timestamp("us", tz="UTC")), ("message_id", pa.string()), ("error", pa.string()),
-])
-
-
-def record_deliveries(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
-    """Deliveries (dicts with the `deliveries` columns) in one statement."""
-    if not rows:
-        return
-    run_with(con, "delivery_insert", journal=pa.Table.from_pylist(rows, schema=_JOURNAL_SCHEMA))
+def list_subscribers(con: duckdb.DuckDBPyConnection, *, active_only: bool = True) -> list[Subscriber]:
+    rows = _rows(con.execute(statement("subscribers"), {"active_only": active_only}))
+    return [Subscriber(**{**row, "organisations": row["organisations"] or [], "categories": row["categories"] or []})
+            for row in rows]

@@ -12,10 +12,11 @@ UPDATE items SET
     updated_at = e.seen_at, category = e.category, category_rule = e.category_rule,
     deadline = e.deadline, deadline_kind = e.deadline_kind, opening_date = e.opening_date,
     status = e.status, japan_relevant = e.japan_relevant, japan_reason = e.japan_reason,
-    content_hash = e.content_hash
+    content_hash = e.content_hash, event_date = e.event_date, event_end = e.event_end,
+    detail_text = e.detail_text
 FROM edits e
 WHERE items.id = e.item_id;
 
-UPDATE item_sources SET content_hash = e.version, url = e.url
+UPDATE item_sources SET version = e.version, url = e.url
 FROM edits e
 WHERE item_sources.source_id = e.source_id AND item_sources.entry_key = e.entry_key;

@@ -1,9 +1,8 @@
--- Every successful fetch whose raw body was kept, grouped by run and source, listing first, so
--- replaying them in order rebuilds items as they were first seen.
-SELECT run_id, source_id, role, coalesce(final_url, url) AS url, content_type, capture, started_at,
-       url AS requested_url
+-- Every fetch whose raw body was kept, and the first request of a source that a fallback served
+-- (it names the URL a replay starts from), in the order they were made.
+SELECT run_id, source_id, role, url AS requested_url, coalesce(final_url, url) AS final_url, content_type,
+       capture, started_at
 FROM fetches
-WHERE capture IS NOT NULL
-  AND role IN ('listing', 'page', 'detail')  -- not a failed API call that a fallback feed replaced
+WHERE (capture IS NOT NULL AND role IN ('listing', 'page', 'detail') OR role = 'primary')
   AND ($only IS NULL OR list_contains($only, source_id))
-ORDER BY started_at, run_id, source_id, CASE role WHEN 'listing' THEN 0 WHEN 'page' THEN 1 ELSE 2 END, id;
+ORDER BY started_at, id;

@@ -1,10 +1,10 @@
 -- Every new item is carried by the entry that created it; `new_links` are entries of other
 -- sources (or other entries) carrying items that already exist.
-INSERT INTO item_sources (source_id, entry_key, item_id, guid, url, content_hash, first_seen_at, last_seen_at)
+INSERT INTO item_sources (source_id, entry_key, item_id, guid, url, version, first_seen_at, last_seen_at)
 SELECT source_id, entry_key, item_id, guid, url, version, seen_at, seen_at FROM new_items
 UNION ALL
 SELECT source_id, entry_key, item_id, guid, url, version, seen_at, seen_at FROM new_links
 -- an entry whose item was deleted points to the item created again
 ON CONFLICT (source_id, entry_key) DO UPDATE SET
     item_id = excluded.item_id, guid = excluded.guid, url = excluded.url,
-    content_hash = excluded.content_hash, last_seen_at = excluded.last_seen_at;
+    version = excluded.version, last_seen_at = excluded.last_seen_at;

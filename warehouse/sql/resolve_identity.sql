@@ -5,7 +5,7 @@
 -- Every rule starts from the (small) stage, so the cost stays proportional to the batch, not to
 -- the history: the big tables are only probed, never hashed whole.
 WITH key_links AS (
-    SELECT s.row_no, x.item_id, x.content_hash
+    SELECT s.row_no, x.item_id, x.version
     FROM stage s JOIN item_sources x ON x.source_id = s.source_id AND x.entry_key = s.entry_key
 ), guid_links AS (
     SELECT s.row_no, x.item_id
@@ -16,7 +16,7 @@ WITH key_links AS (
     SELECT id FROM items
     WHERE id IN (SELECT item_id FROM key_links UNION ALL SELECT item_id FROM guid_links)
 ), by_key AS (
-    SELECT k.row_no, k.item_id, k.content_hash FROM key_links k JOIN live l ON l.id = k.item_id
+    SELECT k.row_no, k.item_id, k.version FROM key_links k JOIN live l ON l.id = k.item_id
 ), by_guid AS (
     SELECT g.row_no, min(g.item_id) AS item_id
     FROM guid_links g JOIN live l ON l.id = g.item_id
@@ -41,7 +41,7 @@ WITH key_links AS (
 )
 SELECT s.row_no,
        k.item_id        AS by_key,
-       k.content_hash   AS key_version,
+       k.version        AS key_version,
        g.item_id        AS by_guid,
        u.item_id        AS by_url_title,
        t.item_id        AS by_title

@@ -1,4 +1,5 @@
-"""sources.jsonapi: WordPress REST posts and the EU Funding & Tenders search API."""
+"""The JSON API kinds: WordPress REST posts (sources.wordpress) and the EU Funding & Tenders search API
+(sources.eu_funding_tenders), through the kind protocol the pipeline uses."""
 from __future__ import annotations
 
 import email
@@ -8,9 +9,10 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from spacedigest.sources.catalog import load_catalog
-from spacedigest.sources.jsonapi import next_page, parse_json, request_for
-from spacedigest.sources.models import ParseError, Source
+from spacedigest.sources.catalog import CatalogError, load_catalog, sources_from_data
+from spacedigest.sources.kinds import kind_of
+from spacedigest.sources.models import Fetched, ParseError, Source
+from spacedigest.sources.pipeline import interpret
 from tests.conftest import FIXTURES
 
 JSON = FIXTURES / "json"
@@ -22,6 +24,22 @@ FETCHED_AT = datetime(2025, 1, 10, 9, 0, tzinfo=timezone.utc)
 
 def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=timezone.utc)
+
+
+def parse_json(body: bytes, *, url: str, source: Source):
+    return kind_of(source).parse(source, body, url=url, content_type="application/json")
+
+
+def next_page(url: str, body: bytes, headers: dict, source: Source, number: int) -> str | None:
+    """The URL of page `number` after a page read from `url` (the retriever lower-cases header names)."""
+    last = Fetched(source.id, url, "ok", FETCHED_AT, body=body, headers={k.lower(): v for k, v in headers.items()})
+    following = kind_of(source).next_request(source, last, number)
+    return following.url if following else None
+
+
+def request_for(source: Source) -> tuple:
+    request = kind_of(source).request(source, source.url)
+    return request.method, request.url, request.body, dict(request.headers)
 
 
 # ----- WordPress -------------------------------------------------------------------------------------
@@ -69,7 +87,7 @@ def test_wordpress_pagination_follows_total_pages_within_max_pages():
     assert "_fields=id%2Cdate_gmt" not in second  # the query is kept as written
     # The catalog caps Harwell at 2 pages; the API has 3.
     assert next_page(second, body, {"x-wp-totalpages": "3"}, HARWELL, 3) is None
-    roomy = replace(HARWELL, options={**HARWELL.options, "max_pages": 5})
+    roomy = replace(HARWELL, options=replace(HARWELL.options, max_pages=5))
     assert next_page(second, body, {"x-wp-totalpages": "3"}, roomy, 3) == url + "&page=3"
     assert next_page(url, body, {"x-wp-totalpages": "1"}, roomy, 2) is None
     assert next_page(url, body, {}, roomy, 2) is None
@@ -78,9 +96,8 @@ def test_wordpress_pagination_follows_total_pages_within_max_pages():
 
 def test_json_source_requests():
     assert request_for(HARWELL) == ("GET", HARWELL.url, None, {"Accept": "application/json"})
-    with pytest.raises(ParseError, match="needs an 'api' option"):
-        parse_json(b"[]", url="https://x.example/api", source=Source(id="x", organisation="X", kind="json",
-                                                                    url="https://x.example/api"))
+    with pytest.raises(CatalogError, match="needs an 'api' option"):
+        sources_from_data({"source": [{"id": "x", "organisation": "X", "kind": "json", "url": "https://x.example/api"}]})
 
 
 # ----- EU Funding & Tenders search API ---------------------------------------------------------------
@@ -98,24 +115,21 @@ def test_ft_calls_carry_deadline_opening_status_and_portal_link():
     assert open_call.guid == "HORIZON-CL4-2025-SPACE-01-11"
     assert open_call.link == ("https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/"
                               "topic-details/horizon-cl4-2025-space-01-11")
-    assert open_call.deadline == date(2025, 2, 19)
-    assert open_call.opening_date == date(2024, 11, 5)
+    assert open_call.stated.deadline == date(2025, 2, 19)
+    assert open_call.stated.opening_date == date(2024, 11, 5)
     assert open_call.published == utc(2024, 11, 5)  # startDate 01:00+01:00
-    assert open_call.extra["status"] == "open"
     assert "Status: open." in open_call.detail_text and "Deadline: 2025-02-19." in open_call.detail_text
 
     # Two-stage call: the earliest deadline is the one that matters first; announced when indexed.
-    assert forthcoming.deadline == date(2025, 6, 10)
-    assert forthcoming.extra["deadlines"] == ["2025-06-10", "2025-09-23"]
-    assert forthcoming.opening_date == date(2025, 5, 1)
+    assert forthcoming.stated.deadline == date(2025, 6, 10)
+    assert "Deadline: 2025-06-10, 2025-09-23." in forthcoming.detail_text
+    assert forthcoming.stated.opening_date == date(2025, 5, 1)
     assert forthcoming.published == utc(2024, 12, 10, 8, 12)
-    assert forthcoming.extra["status"] == "forthcoming"
+    assert "Status: forthcoming." in forthcoming.detail_text
 
 
 def test_ft_calls_normalize_with_deadlines():
-    from spacedigest.sources.normalize import normalize
-
-    announcements = normalize(ft_result(), FT, fetched_at=FETCHED_AT, base_url=FT.url)
+    announcements = interpret(FT, [ft_result()], url=FT.url, fetched_at=FETCHED_AT)
     assert [a.deadline for a in announcements] == [date(2025, 2, 19), date(2025, 6, 10)]
     assert [a.opening_date for a in announcements] == [date(2024, 11, 5), date(2025, 5, 1)]
     assert all(a.organisation == "European Commission" and a.url.startswith("https://ec.europa.eu/") for a in announcements)
@@ -137,7 +151,7 @@ def test_ft_request_is_the_portal_multipart_post():
     assert {"terms": {"status": ["31094501", "31094502"]}} in query["bool"]["must"]
     assert json.loads(parts["languages"].get_payload()) == ["en"]
 
-    programme = replace(FT, options={**FT.options, "ft_programmes": ["43108390"], "ft_keywords": ["space"]})
+    programme = replace(FT, options=replace(FT.options, ft_programmes=("43108390",), ft_keywords=("space",)))
     query = json.loads(email.message_from_bytes(
         b"Content-Type: " + request_for(programme)[3]["Content-Type"].encode() + b"\r\n\r\n" + request_for(programme)[2]
     ).get_payload()[0].get_payload())
