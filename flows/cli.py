@@ -406,7 +406,7 @@ def cmd_subscribers(args, settings: Settings) -> int:
             raise UsageError("subscribers add needs an email address")
         try:
             sub = subs.make_subscriber(args.email, args.name or "", args.lang or "ja", args.org or (),
-                                       args.category or ())
+                                       args.category or (), eligible_only=args.eligible_only)
         except subs.InvalidSubscriber as exc:
             raise UsageError(str(exc)) from None
         with db.writer(settings.home) as con:
@@ -430,7 +430,8 @@ def cmd_subscribers(args, settings: Settings) -> int:
         for r in rows:
             scope = ";".join(r.organisations) or "all"
             cats = ";".join(r.categories) or "all"
-            print(f"{r.email:<36} {r.language}  {r.name or '':<24} orgs={scope} categories={cats}")
+            only = " eligible-only" if r.eligible_only else ""
+            print(f"{r.email:<36} {r.language}  {r.name or '':<24} orgs={scope} categories={cats}{only}")
         print(f"{len(rows)} active subscribers")
         return EXIT_OK
     if args.action == "import":
@@ -515,6 +516,8 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--org", action="append", metavar="ORGANISATION", help="only this organisation (repeatable)")
     su.add_argument("--category", action="append", metavar="CATEGORY",
                     help="only this category: funding, tender, incubation, partnership, event, programme, other")
+    su.add_argument("--eligible-only", action="store_true",
+                    help="only the open calls a Japanese company may apply to")
     su.set_defaults(handler=cmd_subscribers)
 
     rp = sub.add_parser("reprocess", help="rebuild items from stored raw captures with the current parsers (offline)")

@@ -111,6 +111,16 @@ def jst_date(moment: datetime) -> date:
     return _aware(moment).astimezone(TOKYO).date()
 
 
+# Calls a Japanese company may apply to: Japan named as eligible, or open to any country.
+OPEN_TO_JAPAN = frozenset({"japan", "international"})
+CALLS = frozenset({"funding", "tender", "incubation", "partnership"})
+
+
+def may_apply(item: DigestItem) -> bool:
+    """An open call a Japanese company may apply to (never a guess: unknown is not open to Japan)."""
+    return item.category in CALLS and item.status == "open" and item.eligibility in OPEN_TO_JAPAN
+
+
 def refresh_status(items: list[DigestItem], today: date) -> list[DigestItem]:
     """The items with their status for `today` (JST): a call loaded as open may have closed since."""
     return [replace(item, status=status_on(today, deadline=item.deadline, deadline_kind=item.deadline_kind,
@@ -131,11 +141,13 @@ def select_items(
     backlog_days: int = 30,
     organisations: list[str] | None = None,
     categories: list[str] | None = None,
+    eligible_only: bool = False,
     today: date | None = None,
 ) -> list[DigestItem]:
     """The items that are news in `window` (rules in the module docstring), filtered.
 
     `organisations` match case-insensitively, `categories` by key; empty or None means all.
+    `eligible_only`: only the open calls a Japanese company may apply to (`may_apply`).
     `today` (JST) decides whether a call is still open; default: the window end's JST date.
     """
     today = today or jst_date(window.end)
@@ -150,6 +162,8 @@ def select_items(
         if wanted_orgs and item.organisation.casefold() not in wanted_orgs:
             continue
         if wanted_cats and item.category not in wanted_cats:
+            continue
+        if eligible_only and not may_apply(item):
             continue
         first_seen = _aware(item.first_seen_at)
         new_in_window = window.start <= first_seen < window.end

@@ -28,10 +28,11 @@ def digest_messages(subscribers: Iterable[Subscriber], items: list[DigestItem], 
     for sub in subscribers:
         if use_8bit is None:
             use_8bit = bool(eight_bit())
-        key = (sub.language, tuple(sorted(sub.organisations or ())), tuple(sorted(sub.categories or ())))
+        key = (sub.language, tuple(sorted(sub.organisations or ())), tuple(sorted(sub.categories or ())),
+               sub.eligible_only)
         if key not in rendered:
             chosen = dg.select_items(items, window, organisations=sub.organisations or None,
-                                     categories=sub.categories or None)
+                                     categories=sub.categories or None, eligible_only=sub.eligible_only)
             digest = dg.build_digest(chosen, window, lang=sub.language, generated_at=now)
             rendered[key] = (render.subject(digest), render.render(digest, "txt", links=links),
                              render.render(digest, "html", links=links))

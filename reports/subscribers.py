@@ -19,7 +19,9 @@ LANGUAGES = ("ja", "en")
 NAME_MAX = 100  # characters; a display name longer than this is truncated
 LIST_ITEM_MAX = 64  # characters per organisation / category name
 LIST_MAX = 50  # organisations or categories per subscriber
-CSV_COLUMNS = ("email", "name", "language", "organisations", "categories")
+CSV_COLUMNS = ("email", "name", "language", "organisations", "categories", "eligible_only")
+_YES = {"1", "true", "yes", "y", "x", "はい", "○", "◯"}
+_NO = {"", "0", "false", "no", "n", "いいえ"}
 CSV_REQUIRED = ("email",)
 _VALUE_ECHO_MAX = 80  # how much of a bad value an error message repeats
 
@@ -98,7 +100,7 @@ def normalize_language(language: str | None) -> str:
     return code
 
 
-def make_subscriber(email, name="", language="ja", organisations=(), categories=()) -> Subscriber:
+def make_subscriber(email, name="", language="ja", organisations=(), categories=(), eligible_only=False) -> Subscriber:
     """A validated subscriber with a fresh unsubscribe token; InvalidSubscriber on bad input."""
     return Subscriber(
         email=normalize_email(email),
@@ -106,8 +108,21 @@ def make_subscriber(email, name="", language="ja", organisations=(), categories=
         language=normalize_language(language),
         organisations=_clean_list("organisations", organisations),
         categories=_known_categories(_clean_list("categories", categories)),
+        eligible_only=_yes_or_no("eligible_only", eligible_only),
         token=secrets.token_urlsafe(24),
     )
+
+
+def _yes_or_no(field_name: str, value) -> bool:
+    """A yes/no column as people fill it in a spreadsheet (1/0, true/false, yes/no, はい, ○)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value or "").strip().casefold()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise InvalidSubscriber(field_name, value, "expected yes or no (1/0, true/false)")
 
 
 def _known_categories(categories: list[str]) -> list[str]:
@@ -164,8 +179,9 @@ def _parse_line(line: str) -> list[str]:
 def parse_csv(text: str) -> tuple[list[Subscriber], list[str]]:
     """Subscribers from CSV text with a header row, and one error line per row that was refused.
 
-    Columns: email,name,language,organisations[,categories] (header names case-insensitive, any
-    order; only email is required). organisations and categories are ';'-separated. Rows are
+    Columns: email,name,language,organisations[,categories][,eligible_only] (header names
+    case-insensitive, any order; only email is required). organisations and categories are
+    ';'-separated; eligible_only is yes/no (only the calls a Japanese company may apply to). Rows are
     numbered as a spreadsheet shows them: the header is row 1. A broken row never stops the
     others; an address seen in an earlier row (ignoring case) is reported as a duplicate.
     """
@@ -208,6 +224,7 @@ def parse_csv(text: str) -> tuple[list[Subscriber], list[str]]:
             subscriber = make_subscriber(
                 row.get("email", ""), name=row.get("name", ""), language=row.get("language", ""),
                 organisations=row.get("organisations", ""), categories=row.get("categories", ""),
+                eligible_only=row.get("eligible_only", ""),
             )
         except InvalidSubscriber as exc:
             errors.append(f"row {row_number}: {exc}")

@@ -175,6 +175,14 @@ class Announcement:
     japan_reason: str | None = None
     event_date: date | None = None  # an event's first day
     event_end: date | None = None  # and its last
+    # May a Japanese company take part, how much, about what (sources.eligibility, sources.amounts, ...)
+    eligibility: str = "unknown"  # japan | international | restricted | unknown
+    eligibility_region: str | None = None  # "ESA Member States", "EU and associated countries", "UK", ...
+    eligibility_reason: str | None = None  # "rule-id: the phrase that decided"
+    amount_max: float | None = None  # the most one applicant can get, as stated
+    amount_currency: str | None = None  # ISO 4217
+    themes: tuple[str, ...] = ()  # Japanese theme tags
+    headline_ja: str | None = None  # one Japanese fact line: what, who may apply, how much, by when
 
 
 # --- what one source yielded in one run ---------------------------------------------------------
@@ -244,6 +252,13 @@ class DigestItem:
     language: str = "en"
     event_date: date | None = None
     event_end: date | None = None
+    eligibility: str = "unknown"
+    eligibility_region: str | None = None
+    eligibility_reason: str | None = None
+    amount_max: float | None = None
+    amount_currency: str | None = None
+    themes: list[str] = field(default_factory=list)
+    headline_ja: str | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +281,7 @@ class Subscriber:
     language: str = "ja"
     organisations: list[str] = field(default_factory=list)  # empty: every organisation
     categories: list[str] = field(default_factory=list)  # empty: every category
+    eligible_only: bool = False  # only the open calls a Japanese company may apply to
     token: str = ""  # secret for the one-click unsubscribe URL
     id: int | None = None
     active: bool = True

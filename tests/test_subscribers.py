@@ -153,7 +153,7 @@ def test_csv_header_problems():
     assert errors == ["row 1: header lacks the column 'email' (expected email,name,language,organisations[,categories])"]
     subscribers, errors = parse_csv("Email,Langauge\na@example.com,en\n")
     assert [(s.email, s.language) for s in subscribers] == [("a@example.com", "ja")]
-    assert errors == ["row 1: unknown column 'langauge' ignored (known: email,name,language,organisations,categories)"]
+    assert errors == ["row 1: unknown column 'langauge' ignored (known: email,name,language,organisations,categories,eligible_only)"]
 
 
 def test_csv_columns_in_any_order_and_short_rows():
@@ -182,3 +182,11 @@ def test_categories_must_be_known_and_plurals_are_understood():
     assert make_subscriber("a@example.org", categories=["Tenders", "event"]).categories == ["tender", "event"]
     with pytest.raises(InvalidSubscriber, match="unknown category"):
         make_subscriber("a@example.org", categories=["fundng"])
+
+
+def test_eligible_only_from_csv_and_its_filter():
+    text = "email,name,eligible_only\na@example.org,A,yes\nb@example.org,B,\nc@example.org,C,はい\nd@example.org,D,maybe\n"
+    subscribers, errors = parse_csv(text)
+    assert [(s.email, s.eligible_only) for s in subscribers] == [
+        ("a@example.org", True), ("b@example.org", False), ("c@example.org", True)]
+    assert errors == ["row 5: invalid eligible_only 'maybe': expected yes or no (1/0, true/false)"]

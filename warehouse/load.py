@@ -43,7 +43,9 @@ _ITEM_COLUMNS = [
     ("opening_date", pa.date32()), ("status", pa.string()), ("japan_relevant", pa.bool_()),
     ("japan_reason", pa.string()), ("content_hash", pa.string()), ("version", pa.string()),
     ("changed_fields", pa.string()), ("event_date", pa.date32()), ("event_end", pa.date32()),
-    ("detail_text", pa.string()),
+    ("detail_text", pa.string()), ("eligibility", pa.string()), ("eligibility_region", pa.string()),
+    ("eligibility_reason", pa.string()), ("amount_max", pa.float64()), ("amount_currency", pa.string()),
+    ("themes", pa.list_(pa.string())), ("headline_ja", pa.string()),
 ]
 _ITEM_SCHEMA = pa.schema(_ITEM_COLUMNS)
 
@@ -63,8 +65,11 @@ class LoadStats:
 def version_of(a: Announcement) -> str:
     """What counts as an edit of one source's entry: its content and its dates."""
     parts = [a.content_hash, str(a.deadline), a.deadline_kind, str(a.opening_date), a.category]
-    if a.event_date is not None:  # only then: items without one keep the version they always had
+    # Added only when set, so items without them keep the version they always had.
+    if a.event_date is not None:
         parts += [str(a.event_date), str(a.event_end)]
+    if a.eligibility != "unknown" or a.amount_max is not None:
+        parts += [a.eligibility, str(a.eligibility_region), str(a.amount_max), str(a.amount_currency)]
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
 
@@ -100,6 +105,9 @@ def _row(a: Announcement, item_id: str, seen_at: datetime, tkey: str, version: s
         "japan_relevant": a.japan_relevant, "japan_reason": a.japan_reason,
         "content_hash": a.content_hash, "version": version, "changed_fields": changed,
         "event_date": a.event_date, "event_end": a.event_end, "detail_text": a.detail_text,
+        "eligibility": a.eligibility, "eligibility_region": a.eligibility_region,
+        "eligibility_reason": a.eligibility_reason, "amount_max": a.amount_max, "amount_currency": a.amount_currency,
+        "themes": list(a.themes), "headline_ja": a.headline_ja,
     }
 
 

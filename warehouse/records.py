@@ -84,7 +84,7 @@ def find_digest(con: duckdb.DuckDBPyConnection, label: str | None = None) -> Dig
 def add_subscriber(con: duckdb.DuckDBPyConnection, sub, *, now: datetime) -> tuple[int, bool]:
     """Insert a subscriber, or update (and re-activate) the one with that address. (id, created)."""
     fields = {"name": sub.name, "language": sub.language, "organisations": list(sub.organisations),
-              "categories": list(sub.categories)}
+              "categories": list(sub.categories), "eligible_only": sub.eligible_only}
     existing = con.execute(statement("subscriber_find"), {"email": sub.email}).fetchall()
     if existing:
         con.execute(statement("subscriber_update"), {**fields, "id": existing[0][0]})

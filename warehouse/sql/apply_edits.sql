@@ -13,7 +13,9 @@ UPDATE items SET
     deadline = e.deadline, deadline_kind = e.deadline_kind, opening_date = e.opening_date,
     status = e.status, japan_relevant = e.japan_relevant, japan_reason = e.japan_reason,
     content_hash = e.content_hash, event_date = e.event_date, event_end = e.event_end,
-    detail_text = e.detail_text
+    detail_text = e.detail_text, eligibility = e.eligibility, eligibility_region = e.eligibility_region,
+    eligibility_reason = e.eligibility_reason, amount_max = e.amount_max, amount_currency = e.amount_currency,
+    themes = e.themes, headline_ja = e.headline_ja
 FROM edits e
 WHERE items.id = e.item_id;
 

@@ -23,7 +23,8 @@ SELECT i.id, i.title, i.url, coalesce(i.summary, '') AS summary, i.organisation,
        i.deadline, coalesce(i.deadline_kind, 'none') AS deadline_kind, coalesce(i.status, 'unknown') AS status,
        i.japan_relevant, i.japan_reason, i.published_estimated, i.opening_date,
        ch.item_id IS NOT NULL AS deadline_changed, ch.previous_deadline, coalesce(i.language, 'en') AS language,
-       i.event_date, i.event_end
+       i.event_date, i.event_end, coalesce(i.eligibility, 'unknown') AS eligibility, i.eligibility_region,
+       i.eligibility_reason, i.amount_max, i.amount_currency, coalesce(i.themes, []) AS themes, i.headline_ja
 FROM items i
 JOIN picked p ON p.id = i.id
 LEFT JOIN changed ch ON ch.item_id = i.id

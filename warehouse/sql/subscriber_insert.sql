@@ -1,3 +1,3 @@
-INSERT INTO subscribers (email, name, language, organisations, categories, token, active, created_at)
-VALUES ($email, $name, $language, $organisations, $categories, $token, TRUE, $now)
+INSERT INTO subscribers (email, name, language, organisations, categories, eligible_only, token, active, created_at)
+VALUES ($email, $name, $language, $organisations, $categories, $eligible_only, $token, TRUE, $now)
 RETURNING id;

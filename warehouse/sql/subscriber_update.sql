@@ -1,4 +1,4 @@
 -- Adding an address again updates it and re-activates it.
 UPDATE subscribers SET name = $name, language = $language, organisations = $organisations,
-       categories = $categories, active = TRUE, unsubscribed_at = NULL
+       categories = $categories, eligible_only = $eligible_only, active = TRUE, unsubscribed_at = NULL
 WHERE id = $id;

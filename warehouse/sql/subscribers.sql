@@ -1,4 +1,5 @@
-SELECT id, email, name, language, organisations, categories, token, active
+SELECT id, email, name, language, organisations, categories, coalesce(eligible_only, FALSE) AS eligible_only,
+       token, active
 FROM subscribers
 WHERE active OR NOT $active_only
 ORDER BY id;
