@@ -36,8 +36,10 @@ def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[st
                  now: datetime | None = None) -> DigestReport:
     """Select, render (md/html/txt per language), write the files and the archive, record the digest."""
     from spacedigest.reports import archive, digest as dg, render
+    from spacedigest.sources.headline import load_rates
 
     now = now or datetime.now(timezone.utc)
+    rates = load_rates(str(settings.rates) if settings.rates else None)
     with db.writer(settings.home) as con:
         window = dg.week_window(week) if week else dg.window_since(records.previous_cutoff(con), now)
         candidates = dg.refresh_status(records.digest_candidates(con, window.start, window.end), dg.jst_date(window.end))
@@ -45,7 +47,7 @@ def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[st
         paths: dict[str, dict[str, str]] = {}
         site_entries = []
         for lang in langs:
-            digest = dg.build_digest(items, window, lang=lang, generated_at=now)
+            digest = dg.build_digest(items, window, lang=lang, generated_at=now, rates=rates)
             renders = {fmt: render.render(digest, fmt, links=REPORT_LINKS) for fmt in ("md", "html", "txt")}
             written = render.write_reports(settings.reports_dir, digest, renders)
             paths[lang] = {fmt: str(p) for fmt, p in written.items()}
@@ -71,6 +73,7 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
     """Deliver a digest to active subscribers not yet served; a row only after the server accepted."""
     from spacedigest.reports import deliver, digest as dg
     from spacedigest.reports.mailing import digest_messages
+    from spacedigest.sources.headline import load_rates
 
     now = now or datetime.now(timezone.utc)
     deliveries.load_journals(settings.home, settings.outbox_dir)  # a previous send killed half-way
@@ -89,7 +92,8 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
 
     def messages(eight_bit=lambda: False):
         return digest_messages(pending, candidates, window, sender=settings.sender, site_url=settings.site_url,
-                               unsubscribe_base=settings.unsubscribe_base, now=now, eight_bit=eight_bit)
+                               unsubscribe_base=settings.unsubscribe_base, now=now, eight_bit=eight_bit,
+                               rates=load_rates(str(settings.rates) if settings.rates else None))
 
     if dry_run:
         report.sent = sum(1 for _ in messages())

@@ -24,6 +24,7 @@ class Settings:
     task_runner: str  # threads | dask
     dask_address: str | None
     parse_processes: int | None = None  # None: decided by the catalog's size and the cores
+    rates: Path | None = None  # yen rates table replacing the built-in sources/rates.toml
 
     @property
     def reports_dir(self) -> Path:
@@ -62,6 +63,7 @@ def load_settings() -> Settings:
         task_runner=env("SPACEDIGEST_TASK_RUNNER") or "threads",
         dask_address=env("SPACEDIGEST_DASK_ADDRESS") or None,
         parse_processes=_int("SPACEDIGEST_PARSE_PROCESSES", -1) if env("SPACEDIGEST_PARSE_PROCESSES", "").strip() else None,
+        rates=Path(env("SPACEDIGEST_RATES")).expanduser() if env("SPACEDIGEST_RATES") else None,
     )
 
 

@@ -7,12 +7,14 @@ from typing import Callable, Iterable, Iterator
 from urllib.parse import urljoin
 
 from spacedigest.reports import digest as dg, mail, render
+from spacedigest.sources.headline import Rates
 from spacedigest.sources.models import DigestItem, Subscriber
 
 
 def digest_messages(subscribers: Iterable[Subscriber], items: list[DigestItem], window: dg.Window, *,
                     sender: str, site_url: str, unsubscribe_base: str, now: datetime,
-                    eight_bit: Callable[[], bool] = lambda: False) -> Iterator[tuple[Subscriber, object]]:
+                    eight_bit: Callable[[], bool] = lambda: False,
+                    rates: Rates | None = None) -> Iterator[tuple[Subscriber, object]]:
     """(subscriber, message) pairs, built lazily so 10k messages never sit in memory at once.
     `eight_bit()` is asked once, when the first message is built (for SMTP it opens the
     connection: a send with nobody to send to never contacts the server).
@@ -33,7 +35,7 @@ def digest_messages(subscribers: Iterable[Subscriber], items: list[DigestItem], 
         if key not in rendered:
             chosen = dg.select_items(items, window, organisations=sub.organisations or None,
                                      categories=sub.categories or None, eligible_only=sub.eligible_only)
-            digest = dg.build_digest(chosen, window, lang=sub.language, generated_at=now)
+            digest = dg.build_digest(chosen, window, lang=sub.language, generated_at=now, rates=rates)
             rendered[key] = (render.subject(digest), render.render(digest, "txt", links=links),
                              render.render(digest, "html", links=links))
         subject, text, html = rendered[key]

@@ -209,13 +209,14 @@ def _clauses(folded: str) -> list[str]:
     return [c.strip() for c in _CLAUSE_END.split(folded) if c.strip()]
 
 
-def _regions_in(phrase: str, rules: EligibilityRules) -> tuple[Region, ...]:
+def _regions_in(phrase: str, rules: EligibilityRules, *, outside: bool = False) -> tuple[Region, ...]:
     """The regions a phrase names, in order; the longest wording wins where two overlap ("EU Member
-    States and associated countries" is one region, not "member states" and two more)."""
+    States and associated countries" is one region, not "member states" and two more). A region
+    said to be outside ("non-Member State", "hors de l'UE") counts only when `outside` is asked."""
     candidates = []
     for order, region in enumerate(rules.regions):
         for m in region.regex.finditer(phrase):
-            if m.end() > m.start() and not _NOT_IN.search(phrase[max(0, m.start() - 12):m.start()]):
+            if m.end() > m.start() and (outside or not _NOT_IN.search(phrase[max(0, m.start() - 12):m.start()])):
                 candidates.append((-(m.end() - m.start()), order, m.start(), m.end(), region))
     taken: list[tuple[int, int]] = []
     kept: list[tuple[int, Region]] = []
@@ -262,7 +263,8 @@ def _statements(folded: str, rules: EligibilityRules) -> list[_Match]:
                 after = text[m.start():m.end() + _REFUSAL_WINDOW].split(_CLAUSE_MARK)[0]
                 if rules.refusal.search(after):
                     continue
-            found.append(_Match(rule.id, rule.effect, phrase, _regions_in(phrase, rules)))
+            found.append(_Match(rule.id, rule.effect, phrase,
+                                _regions_in(phrase, rules, outside=rule.effect == "outsiders_out")))
     return found
 
 
