@@ -25,6 +25,13 @@ class Settings:
     dask_address: str | None
     parse_processes: int | None = None  # None: decided by the catalog's size and the cores
     rates: Path | None = None  # yen rates table replacing the built-in sources/rates.toml
+    translate: str | None = None  # deepl | openai: machine translation into Japanese (off when unset)
+    translate_budget: int = 20_000  # characters a run may send to the translator
+    deepl_key: str | None = None
+    deepl_url: str | None = None
+    openai_url: str | None = None  # an OpenAI-compatible /chat/completions base URL (OpenAI, Ollama, vLLM)
+    openai_model: str | None = None
+    openai_key: str | None = None
 
     @property
     def reports_dir(self) -> Path:
@@ -64,6 +71,13 @@ def load_settings() -> Settings:
         dask_address=env("SPACEDIGEST_DASK_ADDRESS") or None,
         parse_processes=_int("SPACEDIGEST_PARSE_PROCESSES", -1) if env("SPACEDIGEST_PARSE_PROCESSES", "").strip() else None,
         rates=Path(env("SPACEDIGEST_RATES")).expanduser() if env("SPACEDIGEST_RATES") else None,
+        translate=(env("SPACEDIGEST_TRANSLATE") or "").strip().lower() or None,
+        translate_budget=_int("SPACEDIGEST_TRANSLATE_BUDGET", 20_000),
+        deepl_key=env("SPACEDIGEST_DEEPL_KEY") or env("DEEPL_AUTH_KEY") or None,
+        deepl_url=env("SPACEDIGEST_DEEPL_URL") or None,
+        openai_url=env("SPACEDIGEST_OPENAI_URL") or None,
+        openai_model=env("SPACEDIGEST_OPENAI_MODEL") or None,
+        openai_key=env("SPACEDIGEST_OPENAI_KEY") or env("OPENAI_API_KEY") or None,
     )
 
 

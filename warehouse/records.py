@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from spacedigest.sources.models import DigestItem, DigestRecord, Subscriber
-from spacedigest.warehouse.sql import statement
+from spacedigest.warehouse.sql import run_with, statement
 
 
 def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -103,3 +104,24 @@ def list_subscribers(con: duckdb.DuckDBPyConnection, *, active_only: bool = True
     rows = _rows(con.execute(statement("subscribers"), {"active_only": active_only}))
     return [Subscriber(**{**row, "organisations": row["organisations"] or [], "categories": row["categories"] or []})
             for row in rows]
+
+
+# --- machine translations -----------------------------------------------------------------------
+
+def known_translations(con: duckdb.DuckDBPyConnection, hashes: list[str], lang: str) -> dict[str, str]:
+    """Text hash -> translation into `lang`, for the hashes already translated."""
+    if not hashes:
+        return {}
+    return dict(con.execute(statement("translations_known"), {"hashes": hashes, "lang": lang}).fetchall())
+
+
+def store_translations(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """Rows of `translations` (text_hash, target_lang, source_text, translated, provider, created_at)."""
+    if rows:
+        run_with(con, "translations_insert", new_translations=pa.Table.from_pylist(rows, schema=_TRANSLATION_SCHEMA))
+
+
+_TRANSLATION_SCHEMA = pa.schema([
+    ("text_hash", pa.string()), ("target_lang", pa.string()), ("source_text", pa.string()),
+    ("translated", pa.string()), ("provider", pa.string()), ("created_at", pa.timestamp("us", tz="UTC")),
+])
