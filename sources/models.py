@@ -46,6 +46,9 @@ class Source:
     expected_period_days: int = 30
     # The zone of the source's date-only values ("18 March 2024" is midnight there).
     timezone: str = "UTC"
+    # HTTP headers sent with every request for this source, whatever its kind (a site that refuses
+    # unknown clients, or answers in the language of Accept-Language): (name, value) pairs.
+    headers: tuple[tuple[str, str], ...] = ()
     options: Any = field(default=None, hash=False, compare=False)
 
 

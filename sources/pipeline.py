@@ -96,7 +96,7 @@ def _collect(kind: SourceKind, source: Source, url: str, validators: Validators 
         if not allowed:
             fetched = Fetched(source.id, request.url, "error", datetime.now(timezone.utc), error=reason)
             return SourceResult(source, Attempt("listing", fetched), error=reason)
-    fetched = retriever.fetch(source.id, request, validators)
+    fetched = retriever.fetch(source.id, with_headers(request, source), validators)
     listing = Attempt("listing", fetched)
     if fetched.status != "ok":
         return SourceResult(source, listing, error=fetched.error if fetched.status == "error" else None)
@@ -106,7 +106,7 @@ def _collect(kind: SourceKind, source: Source, url: str, validators: Validators 
         last, number = fetched, 1
         while (following := kind.next_request(source, last, number + 1)) is not None:
             number += 1
-            last = retriever.fetch(source.id, following)
+            last = retriever.fetch(source.id, with_headers(following, source))
             others.append(Attempt("page", last))
             if last.status != "ok" or not last.body:
                 break
@@ -118,6 +118,15 @@ def _collect(kind: SourceKind, source: Source, url: str, validators: Validators 
     except SourceError as exc:
         return SourceResult(source, listing, error=str(exc), others=tuple(others))
     return SourceResult(source, listing, tuple(announcements), others=tuple(others))
+
+
+def with_headers(request: Request, source: Source) -> Request:
+    """The request with the source's own headers (catalog `headers`), which win over the kind's."""
+    if not source.headers:
+        return request
+    names = {name.lower() for name, _ in source.headers}
+    kept = tuple((n, v) for n, v in request.headers if n.lower() not in names)
+    return replace(request, headers=kept + source.headers)
 
 
 def _interpret(source: Source, pages: list[ParseResult], kwargs: dict) -> list[Announcement]:
@@ -132,7 +141,7 @@ def _details(kind: SourceKind, source: Source, pages: list[ParseResult], retriev
     for link in kind.detail_targets(source, pages):
         if kind.obeys_robots and not retriever.allowed(link)[0]:
             continue
-        fetched = retriever.fetch(source.id, Request(link))
+        fetched = retriever.fetch(source.id, with_headers(Request(link), source))
         others.append(Attempt("detail", fetched))
         if fetched.status == "ok" and fetched.body:
             try:
