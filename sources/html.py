@@ -20,6 +20,7 @@ from bs4 import BeautifulSoup, Tag
 from soupsieve import SelectorSyntaxError
 
 from spacedigest.sources import dates
+from spacedigest.sources.encoding import declared, undeclared_encoding
 from spacedigest.sources.kinds import BaseKind
 from spacedigest.sources.models import Entry, ParseError, ParseResult, Source, Stated
 
@@ -62,11 +63,13 @@ def _clean(text: str | None) -> str:
 
 
 def _soup(body: bytes, content_type: str | None = None) -> BeautifulSoup:
-    encoding = None
-    if content_type:
-        m = re.search(r"charset=([\w.:-]+)", content_type, re.IGNORECASE)
-        encoding = m.group(1) if m else None
-    return BeautifulSoup(body, "lxml", from_encoding=encoding)
+    """The page as a tree: in the encoding HTTP declares, else the page's own declaration, else
+    the one detected on its bytes (a Shift_JIS page that declares nothing is not windows-1252)."""
+    encoding = declared(body, content_type)
+    if encoding is None and (detected := undeclared_encoding(body)):
+        return BeautifulSoup(body.decode(detected, errors="replace"), "lxml")
+    # declared by HTTP, or by the page's <meta charset> or BOM, which Beautiful Soup reads itself
+    return BeautifulSoup(body, "lxml", from_encoding=None if encoding == "declared" else encoding)
 
 
 def _select(root: Tag, selector: str, what: str) -> list[Tag]:
