@@ -254,13 +254,20 @@ def options_of(source: Source) -> dict[str, Any]:
     if source.options is None:
         return {}
     found = {}
-    for spec in dataclasses.fields(source.options):
+    # The kind's own keys first (an html source's item_selector before the item-page keys it shares).
+    own = set(getattr(type(source.options), "__annotations__", {}))
+    for spec in sorted(dataclasses.fields(source.options), key=lambda spec: spec.name not in own):
         value = getattr(source.options, spec.name)
         default = spec.default if spec.default is not dataclasses.MISSING else (
             spec.default_factory() if spec.default_factory is not dataclasses.MISSING else dataclasses.MISSING)
         if value is not None and value != default:
             found[spec.name] = value
     return found
+
+
+def toml_line(key: str, value: Any) -> str:
+    """One `key = value` line of a catalog entry."""
+    return f"{_toml_key(key)} = {_toml_value(value)}"
 
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

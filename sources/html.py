@@ -22,7 +22,7 @@ from soupsieve import SelectorSyntaxError
 from spacedigest.sources import dates
 from spacedigest.sources.encoding import declared, undeclared_encoding
 from spacedigest.sources.kinds import BaseKind
-from spacedigest.sources.models import Entry, ParseError, ParseResult, Source, Stated
+from spacedigest.sources.models import Entry, Fallback, Fetched, ParseError, ParseResult, Source, Stated
 
 DEFAULT_MAX_ITEMS = 100
 DEFAULT_DETAIL_LIMIT = 10
@@ -30,30 +30,37 @@ ITEM_TEXT_CAP = 2000
 DETAIL_TEXT_CAP = 6000
 
 
-@dataclass(frozen=True)
-class HtmlOptions:
+@dataclass(frozen=True, kw_only=True)
+class ItemPageOptions:
+    """How an item's own page is read: by every kind that reads item pages (html, sitemap)."""
+
+    date_format: str = "auto"  # or a strptime pattern such as "%d.%m.%Y"
+    date_language: str | None = None  # hint for unusual forms (default: the source's language)
+    detail_date_selector: str | None = None
+    detail_deadline_selector: str | None = None
+    detail_opening_selector: str | None = None
+    detail_summary_selector: str | None = None
+    detail_text_selector: str | None = None  # the part of an item page kept as text (default main/article/body)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HtmlOptions(ItemPageOptions):
     """The catalog keys of an html source."""
 
     item_selector: str = field(metadata={"required": "an html source needs 'item_selector' (the CSS selector "
                                                      "of one listing item)"})
     title_selector: str | None = None  # default: the item's link, else its first heading
     link_selector: str | None = None  # default: the title's link, else the first a[href]
-    date_selector: str | None = None  # publication date; default: a <time> element when there is one
+    date_selector: str | None = None  # publication date; default: a <time> element; ":scope": the item's own text
     summary_selector: str | None = None
     deadline_selector: str | None = None  # the part marking the call's closing date ("Ends in 12 days")
     opening_selector: str | None = None
     event_date_selector: str | None = None  # the date an event takes place
-    date_format: str = "auto"  # or a strptime pattern such as "%d.%m.%Y"
-    date_language: str | None = None  # hint for unusual forms (default: the source's language)
     id_pattern: str | None = None  # regular expression for a stable item id in the item text
     max_items: int = DEFAULT_MAX_ITEMS  # per page
     detail: bool = False  # fetch each item's own page (bounded per run by detail_limit)
     detail_limit: int = DEFAULT_DETAIL_LIMIT
-    detail_date_selector: str | None = None
-    detail_deadline_selector: str | None = None
-    detail_opening_selector: str | None = None
-    detail_summary_selector: str | None = None
-    detail_text_selector: str | None = None  # the part of an item page kept as text (default main/article/body)
+
 
 _WS = re.compile(r"\s+")
 
@@ -80,8 +87,12 @@ def _select(root: Tag, selector: str, what: str) -> list[Tag]:
 
 
 def _select_one(root: Tag, selector: str | None, what: str) -> Tag | None:
+    """The first match of `selector` inside `root`; ":scope" is `root` itself (an item whose date
+    is bare text beside its link: "2024.05.14 <a>…</a>")."""
     if not selector:
         return None
+    if selector.strip() == ":scope":
+        return root
     found = _select(root, selector, what)
     return found[0] if found else None
 
@@ -410,7 +421,7 @@ def describe_selectors(body: bytes, *, url: str, source: Source) -> list[str]:
     lines.append(f"item_selector {selector!r}: {len(items)} match(es)")
     if not items:
         lines.append(f"item selector '{selector}' matched nothing on {url}: the page layout may have changed")
-        return lines
+        return lines + suggested_selectors(body, url=url, source=source)
     for key in ("title_selector", "link_selector", "date_selector", "summary_selector", "deadline_selector",
                 "opening_selector", "event_date_selector"):
         sub = getattr(options, key)
@@ -426,7 +437,7 @@ def describe_selectors(body: bytes, *, url: str, source: Source) -> list[str]:
         result = parse_listing(body, url=url, source=source)
     except ParseError as exc:
         lines.append(str(exc))
-        return lines
+        return lines + suggested_selectors(body, url=url, source=source)
     lines.append(f"{len(result.entries)} item(s) would be extracted")
     for number, entry in enumerate(result.entries[:5], start=1):
         stamp = entry.published.isoformat() if entry.published else "no date"
@@ -435,6 +446,23 @@ def describe_selectors(body: bytes, *, url: str, source: Source) -> list[str]:
             parts.append(f"deadline: {entry.stated.deadline_text}")
         lines.append(" | ".join(parts))
     lines.extend(f"warning: {w}" for w in result.warnings)
+    return lines
+
+
+def suggested_selectors(body: bytes, *, url: str, source: Source) -> list[str]:
+    """The page's list of dated links as selectors to paste into the catalog (sources.structure)."""
+    from spacedigest.sources.catalog import toml_line
+    from spacedigest.sources.structure import derive
+
+    derived = derive(source, body, url=url)
+    if derived is None:
+        return ["no list of dated links found on the page to derive new selectors from"]
+    found, result = derived
+    current = found.options
+    keys = ("item_selector", "title_selector", "link_selector", "date_selector", "summary_selector")
+    lines = [f"new selectors, which read {len(result.entries)} item(s) on this page; paste them into the "
+             f"catalog entry of {source.id} in place of the old ones:"]
+    lines += [f"    {toml_line(key, getattr(current, key))}" for key in keys if getattr(current, key)]
     return lines
 
 
@@ -456,6 +484,13 @@ class HtmlKind(BaseKind):
 
     def describe(self, source: Source, body: bytes, *, url: str) -> list[str]:
         return describe_selectors(body, url=url, source=source)
+
+    def fallback(self, source: Source, failed: Fetched, look) -> Fallback | None:
+        """The page loaded but the selectors found nothing (a redesign): its list read again with
+        derived selectors, or its feed, WordPress API or sitemap (sources.discover)."""
+        from spacedigest.sources.discover import alternative
+
+        return alternative(source, failed, look)
 
 
 KIND = HtmlKind()

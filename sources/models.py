@@ -178,6 +178,15 @@ class Announcement:
     japan_reason: str | None = None
     event_date: date | None = None  # an event's first day
     event_end: date | None = None  # and its last
+    served_by: str | None = None  # "fallback: announced feed <url>" when the source's own way failed
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """Another way to read a source's items, offered by its kind when the source fails."""
+
+    source: Source  # the same id and organisation, another kind, URL or options
+    how: str  # "announced feed https://…/feed/", "selectors derived from the page again (…)"
 
 
 # --- what one source yielded in one run ---------------------------------------------------------
@@ -188,7 +197,7 @@ class Attempt:
     """One HTTP attempt of a source in a run, as the fetch log records it. The fetched body stays
     in `fetched` until it is captured (content-addressed, `capture` is then its key)."""
 
-    role: str  # listing | page | detail | primary (an API a fallback replaced) | fallback
+    role: str  # listing | page | detail | primary (what a fallback replaced) | fallback | discover (finding it)
     fetched: Fetched
     capture: str | None = None
 
@@ -203,7 +212,10 @@ class SourceResult:
     announcements: tuple[Announcement, ...] = ()
     error: str | None = None  # fetch or parse error, one line, reason only
     others: tuple[Attempt, ...] = ()
-    served_by: str | None = None  # "fallback feed <url>" when an alternative served the items
+    # When the source's own way failed and a fallback served its items: how ("fallback: announced
+    # feed <url>") and why the own way failed (the alarm staff must still see).
+    served_by: str | None = None
+    primary_error: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -43,7 +43,7 @@ _ITEM_COLUMNS = [
     ("opening_date", pa.date32()), ("status", pa.string()), ("japan_relevant", pa.bool_()),
     ("japan_reason", pa.string()), ("content_hash", pa.string()), ("version", pa.string()),
     ("changed_fields", pa.string()), ("event_date", pa.date32()), ("event_end", pa.date32()),
-    ("detail_text", pa.string()),
+    ("detail_text", pa.string()), ("served_by", pa.string()),
 ]
 _ITEM_SCHEMA = pa.schema(_ITEM_COLUMNS)
 
@@ -100,6 +100,7 @@ def _row(a: Announcement, item_id: str, seen_at: datetime, tkey: str, version: s
         "japan_relevant": a.japan_relevant, "japan_reason": a.japan_reason,
         "content_hash": a.content_hash, "version": version, "changed_fields": changed,
         "event_date": a.event_date, "event_end": a.event_end, "detail_text": a.detail_text,
+        "served_by": a.served_by,
     }
 
 
