@@ -6,8 +6,9 @@ Two figures:
   batch. Each host is a name the resolver cannot resolve here; under concurrent load it loses some
   answers, and glibc then waits 5 s before asking again.
 - black-holed resolver: in a private mount namespace whose /etc/resolv.conf names a resolver that
-  never answers (a UDP socket on 127.0.0.9:53 that reads and drops), one fetch with a 2 s
-  deadline. glibc alone waits 5 s x 2 tries. Needs root (unshare -m); skipped otherwise.
+  never answers (a UDP socket on a loopback address's port 53 that drops everything), one fetch with a 2 s
+  deadline. glibc alone waits 5 s x 2 tries. Needs root (unshare -m); skipped otherwise. (The
+  socket is on a random 127.x.y.z, so two runs at once do not collide.)
 
     .venv/bin/python bench/dns.py [--repeat 3] [--deadline 2]
 """
@@ -25,7 +26,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-BLACKHOLE_IP = "127.0.0.9"
+def _blackhole_ip() -> str:
+    """A loopback address of its own (127.0.0.0/8), so runs at the same time never share the port."""
+    import random
+
+    return f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
 
 ONE_FETCH = textwrap.dedent("""
     import socket, sys, time
@@ -67,11 +73,12 @@ def blackholed(deadline: float) -> tuple[float, str] | str:
     """(seconds, error) of one fetch with a resolver that never answers, or why it could not run."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         return "needs root and unshare"
+    ip = _blackhole_ip()
     with tempfile.TemporaryDirectory() as folder:
         resolv = Path(folder) / "resolv.conf"
-        resolv.write_text(f"nameserver {BLACKHOLE_IP}\n")
+        resolv.write_text(f"nameserver {ip}\n")
         script = Path(folder) / "one_fetch.py"
-        script.write_text(ONE_FETCH.format(ip=BLACKHOLE_IP))
+        script.write_text(ONE_FETCH.format(ip=ip))
         command = f"mount --bind {resolv} /etc/resolv.conf && exec {sys.executable} {script} {deadline}"
         done = subprocess.run(["unshare", "-m", "sh", "-c", command], capture_output=True, text=True, timeout=120)
     if done.returncode != 0:

@@ -6,7 +6,8 @@ machine form (`<time datetime>`, JSON-LD, `article:published_time`) or under a d
 here; the parts the catalog marks as the deadline, the opening or the event's date are handed on
 as text (`Entry.stated`), and the rest of the item's text as `detail_text`: deadlines, opening
 dates, rolling calls and relative phrases ("Ends in 12 days") are read by `sources.classify` with
-the vocabulary of `rules.toml`, the one home of that vocabulary. Pure functions: bytes in, records out.
+the vocabulary of `rules.toml`, the one home of that vocabulary. An item page that states its date in
+no metadata is asked of htmldate (markup only). Pure functions: bytes in, records out.
 """
 from __future__ import annotations
 
@@ -360,6 +361,8 @@ def parse_detail(body: bytes, *, url: str, source: Source, content_type: str | N
 
     if published is None:
         published = _date_of(_select_one(soup, options.detail_date_selector, "detail date selector"), source)
+    if published is None:
+        published = _marked_up_date(soup, tz)
     summary_text = _marked_text(soup, options.detail_summary_selector, "detail summary selector")
     if summary_text:
         summary = summary_text
@@ -383,6 +386,22 @@ def parse_detail(body: bytes, *, url: str, source: Source, content_type: str | N
         detail_text=text or None,
         stated=stated,
     )
+
+
+def _marked_up_date(soup: BeautifulSoup, tz: str) -> datetime | None:
+    """The publication date a page marks up without stating it in metadata (a theme's meta line,
+    "By press office, 14 May, 2024"), found by htmldate from the markup only: its search of the
+    free text takes copyright years for dates (bench/detail_dates.py). Given a tree, never a string:
+    htmldate downloads a string that looks like a URL."""
+    from htmldate import find_date
+    from lxml import html as lxml_html
+
+    try:
+        found = find_date(lxml_html.document_fromstring(str(soup)), original_date=True, extensive_search=False)
+    except Exception:  # a page htmldate cannot read has no date for us
+        return None
+    day = dates.parse_date(found) if found else None
+    return dates.midnight_utc(day, tz) if day else None
 
 
 def _written_date(text: str | None, tz: str, languages: list[str]) -> date | None:
