@@ -7,12 +7,12 @@
   theme that replaced it (`li.wp-block-post`), `/feed/` and `/comments/feed/` (RSS 2.0 with `?p=ID`
   guids), the REST API (`/wp-json/`, `/wp-json/wp/v2/posts` with X-WP-Total), the core sitemaps
   (`/wp-sitemap.xml` index and its children), robots.txt with its `Sitemap:` line, Yoast-style post
-  pages (JSON-LD graph, `article:published_time`). Variant "nofeed": feeds switched off (a plugin),
-  the REST API still on.
+  pages (JSON-LD graph, `article:published_time`). Variant "nofeed": the block theme with feeds
+  switched off (a plugin): no feed announced or served, the REST API still on.
 - drupal: a views page (/news: `div.views-row` with `views-field-*`), the Olivero teasers that
   replaced it, the view's feed `/news/rss.xml` and the front page's `/rss.xml` (guids "412 at
   https://…"), simple_sitemap's `/sitemap.xml` with lastmod, core's robots.txt, node pages with
-  only a written date. Variant "nofeed": no feed display, no front page feed.
+  only a written date. Variant "nofeed": Olivero without the feed display or the front page feed.
 - static: a hand-made Japanese site (/news/: a `ul.news` of dated links, UTF-8); redesigned, a
   layout table with kanji dates served in Shift_JIS with no charset declared anywhere. No feed,
   no sitemap, no robots.txt.
@@ -21,6 +21,7 @@ Files live under tests/fixtures/sites/<site>/; `@BASE@` in them is replaced by t
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sites"
@@ -50,10 +51,21 @@ DRUPAL_NODES = (
 STATIC_PAGES = ("0426", "0502", "0510", "0514", "0520")
 
 
+# A site whose feeds were switched off renders the same pages without announcing them.
+_FEED_ANNOUNCED = re.compile(r'<link rel="alternate" type="application/rss\+xml"[^>]*>\n'
+                             r'|\s*<a href="[^"]*" class="feed-icon">.*?</a>', re.DOTALL)
+
+
+def without_feeds(text: str) -> str:
+    return _FEED_ANNOUNCED.sub("", text)
+
+
 def _wordpress(variant: str) -> dict[str, dict]:
     api_link = {"Link": '<@BASE@/wp-json/>; rel="https://api.w.org/"'}
+    listing = {"file": "redesigned/news.html", "edit": without_feeds} if variant == "nofeed" else \
+        {"file": f"{variant}/news.html"}
     routes = {
-        "/news/": {"file": f"{variant}/news.html", "type": HTML, "headers": api_link},
+        "/news/": {**listing, "type": HTML, "headers": api_link},
         "/wp-json/": {"file": "wp-json/index.json", "type": JSON},
         "/wp-json/wp/v2/posts": {"file": "wp-json/posts.json", "type": JSON,
                                  "headers": {"X-WP-Total": "6", "X-WP-TotalPages": "1"}},
@@ -72,8 +84,10 @@ def _wordpress(variant: str) -> dict[str, dict]:
 
 
 def _drupal(variant: str) -> dict[str, dict]:
+    listing = {"file": "redesigned/news.html", "edit": without_feeds} if variant == "nofeed" else \
+        {"file": f"{variant}/news.html"}
     routes = {
-        "/news": {"file": f"{variant}/news.html", "type": HTML},
+        "/news": {**listing, "type": HTML},
         "/sitemap.xml": {"file": "sitemap.xml", "type": XML},
         "/robots.txt": {"file": "robots.txt", "type": TEXT},
     }
@@ -106,7 +120,8 @@ def serve_site(server, site: str, variant: str = "classic") -> str:
     for other in {p for v in ("classic", "redesigned", "nofeed") for p in SITES[site](v)} - set(routes):
         server.remove(other)
     for path, route in routes.items():
-        text = (FIXTURES / site / route["file"]).read_text(encoding="utf-8").replace("@BASE@", server.base_url)
+        text = (FIXTURES / site / route["file"]).read_text(encoding="utf-8")
+        text = route.get("edit", str)(text).replace("@BASE@", server.base_url)
         headers = {k: v.replace("@BASE@", server.base_url) for k, v in route.get("headers", {}).items()}
         server.add(path, body=text.encode(route.get("encoding", "utf-8")), content_type=route["type"],
                    headers=headers or None)
