@@ -132,3 +132,18 @@ def test_the_command_exits_3_when_nothing_fits_and_2_on_bad_usage(http_server, t
     bad = spacedigest("sources", "discover", "ftp://example.org/", home=tmp_path)
     assert bad.returncode == 2 and bad.stderr.strip() == \
         "spacedigest: sources discover: 'ftp://example.org/' is not an http(s) URL"
+
+
+@pytest.mark.parametrize("path, kind", [("/feed/", "feed"), ("/wp-json/wp/v2/posts", "wordpress"),
+                                        ("/wp-sitemap-posts-post-1.xml", "sitemap")])
+def test_a_url_that_is_a_feed_an_api_or_a_sitemap_is_taken_as_it_is(http_server, path, kind):
+    serve_site(http_server, "wordpress", "classic")
+    url = http_server.url(path)
+    retriever = HttpRetriever(policy=FAST)
+    try:
+        report = discover(url, retriever, Source(id="x", organisation="Hub", kind="feed", url=url, language=AUTO))
+        result = collect_source(report.found.source, retriever=retriever)
+    finally:
+        retriever.close()
+    assert (report.found.step, report.found.source.kind, report.found.source.url) == ("1", kind, url)
+    assert report.found.source.language == "en" and len(result.announcements) == 6
