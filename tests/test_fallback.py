@@ -16,7 +16,7 @@ from spacedigest.sources.catalog import sources_from_data
 from spacedigest.sources.html import suggested_selectors
 from spacedigest.sources.pipeline import collect_source
 from spacedigest.sources.retrieve import FetchPolicy, HttpRetriever
-from spacedigest.warehouse import db, health, load
+from spacedigest.warehouse import captures, db, health, load
 from tests.sites import listing_url, serve_site
 
 FAST = FetchPolicy(connect_timeout=1, read_timeout=2, deadline=5, backoff=0.05)
@@ -45,9 +45,9 @@ def collect(home, sources: list) -> tuple[list, list]:
     with db.writer(home, publish_copy=False) as con:
         states = health.begin_collect(con, sources, run_id, now=now)
     retriever = HttpRetriever(policy=FAST)
-    try:
-        results = [collect_source(s, retriever=retriever, url=states[s.id].fetch_url,
-                                  validators=states[s.id].validators) for s in sources]
+    try:  # every body kept, as the collect flow's task does (for reprocess)
+        results = [captures.keep_bodies(home, collect_source(s, retriever=retriever, url=states[s.id].fetch_url,
+                                                             validators=states[s.id].validators)) for s in sources]
     finally:
         retriever.close()
     with db.writer(home) as con:
@@ -97,7 +97,7 @@ def test_a_redesign_raises_the_alarm_loads_the_week_and_the_fix_duplicates_nothi
     assert rows(home, f"select state from source_health where source_id = '{source.id}'")[0][0] == "ok"
 
 
-def test_a_redesign_into_a_script_shell_falls_back_to_the_announced_feed(http_server, tmp_path):
+def test_a_redesign_into_a_script_shell_falls_back_to_the_announced_feed(http_server, tmp_path, monkeypatch):
     """No list left in the HTML: the feed the page announces serves the week; its entries carry the
     same links and titles, so the items loaded from the old page are not loaded twice."""
     home = tmp_path / "home"
@@ -113,9 +113,26 @@ def test_a_redesign_into_a_script_shell_falls_back_to_the_announced_feed(http_se
     assert rows(home, "select count(*) from items")[0][0] == 6
     # the five known items are now also carried by the feed's entries (same URL and title)
     assert rows(home, "select count(*) from item_sources where served_by is not null")[0][0] == 6
+    assert_reprocess_rebuilds(home, source, 6, monkeypatch)
 
 
-def test_a_drupal_redesign_without_feed_or_list_falls_back_to_the_sitemap(http_server, tmp_path):
+def assert_reprocess_rebuilds(home, source, count: int, monkeypatch) -> None:
+    """Deleted items come back from the captures, offline, through the same fallback."""
+    from spacedigest.flows.reprocess import reprocess
+    from spacedigest.flows.settings import load_settings
+    from spacedigest.sources.catalog import dump_catalog
+
+    rows(home, "delete from items")
+    catalog = home / "catalog.toml"
+    catalog.write_text(dump_catalog([source]), encoding="utf-8")
+    monkeypatch.setenv("SPACEDIGEST_HOME", str(home))
+    monkeypatch.setenv("SPACEDIGEST_SOURCES", str(catalog))
+    report = reprocess(load_settings())
+    assert report.errors == [] and report.missing == 0
+    assert rows(home, "select count(*) from items")[0][0] == count
+
+
+def test_a_drupal_redesign_without_feed_or_list_falls_back_to_the_sitemap(http_server, tmp_path, monkeypatch):
     home = tmp_path / "home"
     serve_site(http_server, "drupal", "nofeed")
     http_server.set("/news", body=JS_SHELL % b"", content_type="text/html")
@@ -126,6 +143,7 @@ def test_a_drupal_redesign_without_feed_or_list_falls_back_to_the_sitemap(http_s
     # what the search tried is logged (and captured for reprocess), not counted as failures
     assert rows(home, "select count(*) from fetches where role = 'discover'")[0][0] > 0
     assert rows(home, "select failures_7d from source_health")[0][0] == 1  # the page that lost its list
+    assert_reprocess_rebuilds(home, source, 6, monkeypatch)
 
 
 def test_a_page_that_did_not_load_has_no_fallback(http_server, tmp_path):
