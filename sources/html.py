@@ -11,6 +11,7 @@ no metadata is asked of htmldate (markup only). Pure functions: bytes in, record
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -58,6 +59,9 @@ class HtmlOptions(ItemPageOptions):
     opening_selector: str | None = None
     event_date_selector: str | None = None  # the date an event takes place
     id_pattern: str | None = None  # regular expression for a stable item id in the item text
+    # An item is the element item_selector matches and its next siblings up to the next match: a
+    # <dl> whose <dt> holds the date and whose <dd> holds the link ("dl.news dt").
+    item_siblings: bool = False
     max_items: int = DEFAULT_MAX_ITEMS  # per page
     detail: bool = False  # fetch each item's own page (bounded per run by detail_limit)
     detail_limit: int = DEFAULT_DETAIL_LIMIT
@@ -208,6 +212,25 @@ def _entry_from_item(item: Tag, source: Source, base: str) -> Entry:
     )
 
 
+def listing_items(soup: BeautifulSoup, options: HtmlOptions) -> list[Tag]:
+    """The page's items: what item_selector matches, each with its next siblings when the options
+    say an item spans them (a <dt> and its <dd>), gathered in one element."""
+    items = _select(soup, options.item_selector, "item selector")
+    if not options.item_siblings:
+        return items
+    starts = {id(item) for item in items}
+    grouped = []
+    for item in items:
+        box = soup.new_tag("div")
+        box.append(copy.copy(item))
+        for sibling in item.find_next_siblings():
+            if id(sibling) in starts:
+                break
+            box.append(copy.copy(sibling))
+        grouped.append(box)
+    return grouped
+
+
 def parse_listing(body: bytes, *, url: str, source: Source, content_type: str | None = None) -> ParseResult:
     """Entries of a listing page.
 
@@ -219,7 +242,7 @@ def parse_listing(body: bytes, *, url: str, source: Source, content_type: str | 
         raise ParseError(f"empty page at {url}")
     soup = _soup(body, content_type)
     base = _base_url(soup, url)
-    items = _select(soup, selector, "item selector")
+    items = listing_items(soup, source.options)
     if not items:
         raise ParseError(f"item selector '{selector}' matched nothing on {url}: the page layout may have changed")
     limit = source.options.max_items or DEFAULT_MAX_ITEMS
@@ -434,7 +457,7 @@ def describe_selectors(body: bytes, *, url: str, source: Source) -> list[str]:
     selector = options.item_selector
     soup = _soup(body or b"")
     try:
-        items = _select(soup, selector, "item selector")
+        items = listing_items(soup, options)
     except ParseError as exc:
         return [str(exc)]
     lines.append(f"item_selector {selector!r}: {len(items)} match(es)")

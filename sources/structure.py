@@ -55,12 +55,13 @@ class Listing:
     summary_selector: str | None
     items: int  # members with a link and a date
     score: float
+    item_siblings: bool = False  # each item is a <dt> and the <dd> after it
 
-    def options(self) -> dict[str, str]:
+    def options(self) -> dict:
         """The html kind's catalog options for this listing (unset ones left out)."""
         found = {"item_selector": self.item_selector, "title_selector": self.title_selector,
                  "link_selector": self.link_selector, "date_selector": self.date_selector,
-                 "summary_selector": self.summary_selector}
+                 "summary_selector": self.summary_selector, "item_siblings": self.item_siblings}
         return {k: v for k, v in found.items() if v}
 
 
@@ -83,8 +84,8 @@ def find_listings(body: bytes, *, url: str, content_type: str | None = None, lim
     counts = _class_counts(soup)
     found: list[Listing] = []
     seen: set[str] = set()
-    for parent, members in _groups(soup):
-        listing = _describe(soup, parent, members, counts)
+    for parent, members, paired in _groups(soup):
+        listing = _describe(soup, parent, members, counts, paired)
         if listing is not None and listing.item_selector not in seen:
             seen.add(listing.item_selector)
             found.append(listing)
@@ -115,7 +116,8 @@ def with_listing(source: Source, listing: Listing) -> Source:
 
     options = source.options if isinstance(source.options, HtmlOptions) else HtmlOptions(item_selector="*")
     cleared = dict(title_selector=None, link_selector=None, date_selector=None, summary_selector=None,
-                   deadline_selector=None, opening_selector=None, event_date_selector=None, date_format="auto")
+                   deadline_selector=None, opening_selector=None, event_date_selector=None, date_format="auto",
+                   item_siblings=False)
     options = replace(options, **{**cleared, **listing.options()})
     return replace(source, kind="html", options=options)
 
@@ -134,14 +136,32 @@ def derive(source: Source, body: bytes, *, url: str, content_type: str | None = 
 
 
 def _groups(soup: BeautifulSoup):
-    """(parent, members): children of one tag under one parent, two or more."""
+    """(parent, members, paired): children of one tag under one parent, two or more; in a <dl>,
+    also its <dt>s, each paired with the <dd>s after it (the date in one, the link in the other)."""
     for parent in soup.find_all(True):
         by_tag: dict[str, list[Tag]] = {}
         for child in parent.find_all(True, recursive=False):
             by_tag.setdefault(child.name, []).append(child)
         for members in by_tag.values():
             if len(members) >= MIN_ITEMS:
-                yield parent, members
+                yield parent, members, False
+        if parent.name == "dl" and len(by_tag.get("dt", ())) >= MIN_ITEMS and by_tag.get("dd"):
+            yield parent, by_tag["dt"], True
+
+
+def _with_siblings(soup: BeautifulSoup, start: Tag, starts: list[Tag]) -> Tag:
+    """`start` and its next siblings up to the next start, in one element (as the html kind reads
+    an item with `item_siblings`)."""
+    import copy
+
+    box = soup.new_tag("div")
+    box.append(copy.copy(start))
+    others = {id(s) for s in starts}
+    for sibling in start.find_next_siblings():
+        if id(sibling) in others:
+            break
+        box.append(copy.copy(sibling))
+    return box
 
 
 def _member(element: Tag) -> _Member | None:
@@ -229,11 +249,17 @@ def _text(element: Tag) -> str:
 # --- describing one list with selectors --------------------------------------------------------
 
 
-def _describe(soup: BeautifulSoup, parent: Tag, elements: list[Tag], counts: dict[str, int]) -> Listing | None:
-    members = [m for m in (_member(e) for e in elements) if m is not None]
+def _describe(soup: BeautifulSoup, parent: Tag, elements: list[Tag], counts: dict[str, int],
+              paired: bool = False) -> Listing | None:
+    members, starts = [], []
+    for element in elements:
+        member = _member(_with_siblings(soup, element, elements) if paired else element)
+        if member is not None:
+            members.append(member)
+            starts.append(element)
     if len(members) < MIN_ITEMS or len(members) < 0.5 * len(elements):
         return None
-    item = _item_selector(soup, parent, members, elements, counts)
+    item = _item_selector(soup, parent, starts, elements, counts)
     if item is None:
         return None
     title = _relative(members, lambda m: m.title, counts, _IN_CONTEXT)
@@ -253,7 +279,7 @@ def _describe(soup: BeautifulSoup, parent: Tag, elements: list[Tag], counts: dic
         if len(with_summary) >= 0.5 * len(members) else None
     average = sum(len(_text(m.element)) for m in members) / len(members)
     score = len(members) * (1 + min(average, 400) / 100) * (0.25 if _aside(parent) else 1.0)
-    return Listing(item, title, link, date, summary, len(members), round(score, 2))
+    return Listing(item, title, link, date, summary, len(members), round(score, 2), paired)
 
 
 def _aside(element: Tag) -> bool:
@@ -288,12 +314,12 @@ def _signatures(elements: list[Tag], counts: dict[str, int]) -> list[str]:
     return out
 
 
-def _item_selector(soup: BeautifulSoup, parent: Tag, members: list[_Member], elements: list[Tag],
+def _item_selector(soup: BeautifulSoup, parent: Tag, starts: list[Tag], elements: list[Tag],
                    counts: dict[str, int]) -> str | None:
     """The simplest selector whose matches are members of this list and include every dated one."""
-    wanted = {id(m.element) for m in members}
+    wanted = {id(e) for e in starts}
     allowed = {id(e) for e in elements}
-    own = _signatures([m.element for m in members], counts)
+    own = _signatures(starts, counts)
     scopes = [""]
     for ancestor in [parent, *parent.parents][:4]:
         if not isinstance(ancestor, Tag) or ancestor.name in ("html", "[document]"):

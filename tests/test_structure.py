@@ -102,3 +102,21 @@ def test_items_are_never_named_by_a_bare_div_or_a_state_class():
     assert find_listings(body, url=BASE)[0].item_selector == "div.opportunity-card"
     # WordPress marks each post with its format: "format-standard" would miss the next video post
     assert "format" not in find_listings(page("wordpress", "redesigned"), url=BASE)[0].item_selector
+
+
+def test_a_definition_list_of_dates_and_links_pairs_each_dt_with_its_dd():
+    """The hand-made Japanese news list: <dt>date</dt><dd><a>title</a></dd>."""
+    body = """<html><body><div id="side"><dl><dt>リンク</dt><dd><a href="/a">A</a></dd></dl></div>
+    <dl class="info">
+    <dt>2024.05.14</dt><dd><a href="/news/0514.html">会員企業の海外展示会出展支援（2024年度下期）募集</a></dd>
+    <dt>2024.05.10</dt><dd><a href="/news/0510.html">欧州宇宙機関（ESA）ビジネスインキュベーション説明会の報告</a></dd>
+    <dt>2024.05.02</dt><dd><a href="/news/0502.html">小型衛星データ利活用実証事業の公募を開始しました</a><span>NEW</span></dd>
+    </dl></body></html>""".encode()
+    source, result = derive(template(BASE), body, url=BASE)
+    options = source.options
+    assert (options.item_selector, options.item_siblings, options.date_selector) == ("dl.info dt", True, "dt")
+    assert [(e.title, e.link, e.published.date()) for e in result.entries] == [
+        ("会員企業の海外展示会出展支援（2024年度下期）募集", BASE + "/news/0514.html", date(2024, 5, 14)),
+        ("欧州宇宙機関（ESA）ビジネスインキュベーション説明会の報告", BASE + "/news/0510.html", date(2024, 5, 10)),
+        ("小型衛星データ利活用実証事業の公募を開始しました", BASE + "/news/0502.html", date(2024, 5, 2)),
+    ]
