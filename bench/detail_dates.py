@@ -34,7 +34,6 @@ def cases() -> list[tuple[str, bytes, date]]:
     for post in wordpress:
         page = SITES / "wordpress" / "posts" / f"{post['slug']}.html"
         found.append((f"wordpress/{page.stem[:28]}", page.read_bytes(), date.fromisoformat(post["date_gmt"][:10])))
-    from tests.sites import FIXTURES  # noqa: F401  (the drupal node pages are named by slug)
     from spacedigest.sources.sitemap import read_sitemap
 
     sitemap = read_sitemap((SITES / "drupal" / "sitemap.xml").read_bytes().replace(b"@BASE@", BASE.encode()),

@@ -21,8 +21,6 @@ import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup
-
 from spacedigest.sources.kinds import Retriever, kind_named
 from spacedigest.sources.models import Fallback, Fetched, ParseError, ParseResult, Request, Source
 
