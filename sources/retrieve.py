@@ -557,7 +557,7 @@ def _wait_before_retry(failure: _Failure, attempts: int, policy: FetchPolicy, cl
 
 class HttpRetriever:
     """The live web for a run: one connection pool, per-host limits and robots.txt answers shared by
-    every fetch of the run (the `Retriever` of sources.pipeline)."""
+    every fetch of the run (the `Retriever` of sources.kinds)."""
 
     def __init__(self, *, policy: FetchPolicy = DEFAULT_POLICY, pool_size: int = 32, per_host: int = 4):
         from spacedigest.sources.robots import RobotsCache

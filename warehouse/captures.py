@@ -120,7 +120,7 @@ def captured_runs(con, only: list[str] | None = None) -> list[CapturedRun]:
 
 
 class CaptureRetriever:
-    """The `Retriever` of sources.pipeline for `reprocess`: answers each request with the body
+    """The `Retriever` (sources.kinds) for `reprocess`: answers each request with the body
     captured for that URL in one run, offline; a URL the run did not capture is an error."""
 
     def __init__(self, home: Path, source_id: str, captured: list[Captured]):
