@@ -359,10 +359,13 @@ def _what_it_is(template: Source, body: bytes, url: str, content_type: str | Non
     for kind, how in (("feed", "the URL is a feed"), ("wordpress", "the URL is a WordPress API")):
         candidate = _as_kind(template, kind, url)
         try:
-            if kind_named(kind).parse(candidate, body, url=url, content_type=content_type).entries:
-                return Found(candidate, how, "1")
+            result = kind_named(kind).parse(candidate, body, url=url, content_type=content_type)
         except ParseError:
             continue
+        if result.entries:
+            if result.feed_title and not candidate.organisation:
+                candidate = replace(candidate, organisation=" ".join(result.feed_title.split())[:80])
+            return Found(candidate, how, "1")
     from spacedigest.sources.sitemap import read_sitemap
 
     try:
@@ -395,14 +398,26 @@ def _named(template: Source, page: Page | None) -> Source:
         language = page.language if page and page.language and re.fullmatch(r"[a-z]{2}", page.language) else "en"
     name = template.name or (page.title if page else "") or ""
     organisation = template.organisation or (page.site_name if page else None) or \
-        urlsplit(template.url).hostname or "?"
+        (site_in_title(page.title) if page else None) or urlsplit(template.url).hostname or "?"
     return replace(template, language=language, name=name[:120], organisation=organisation)
 
 
+_TITLE_PARTS = re.compile(r"\s+[|｜\-–—:]\s+|｜")
+
+
+def site_in_title(title: str | None) -> str | None:
+    """The site's name in a page title, which themes put last: "News | Nordic Space Office"."""
+    parts = [p.strip() for p in _TITLE_PARTS.split(title or "") if p.strip()]
+    return parts[-1][:80] if len(parts) >= 2 else None
+
+
 def source_id_for(url: str) -> str:
-    """A catalog id from the URL: host without www, and the section ("harwellcampus-com-news")."""
+    """A catalog id from the URL: host without www (and its port, if any), and the section
+    ("harwellcampus-com-news")."""
     parts = urlsplit(url)
     host = (parts.hostname or "site").lower().removeprefix("www.")
+    if parts.port:
+        host = f"{host}-{parts.port}"
     path = [p for p in parts.path.split("/") if p and "." not in p][:2]
     text = "-".join([host.replace(".", "-"), *path])
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:60] or "site"

@@ -76,10 +76,13 @@ def test_comment_feeds_and_json_alternates_are_not_taken_for_the_content(http_se
 
 def test_the_template_is_completed_from_the_page(http_server):
     _, pasted, _ = found_for(http_server, "static", "redesigned")
-    # no <html lang>, but Japanese text; no site name: the host
-    assert (pasted.language, pasted.organisation) == ("ja", "127.0.0.1")
+    # no <html lang>, but Japanese text; the site's name from the page title
+    assert (pasted.language, pasted.organisation) == ("ja", "関西宇宙ビジネス研究会")
     assert pasted.name == "お知らせ一覧 - 関西宇宙ビジネス研究会"
     assert source_id_for("https://www.harwellcampus.com/news/space/") == "harwellcampus-com-news-space"
+    assert source_id_for("http://127.0.0.1:8001/news") == "127-0-0-1-8001-news"  # two local sites, two ids
+    _, pasted, _ = found_for(http_server, "wordpress", "classic")
+    assert pasted.organisation == "Orbital Ventures Hub"  # "News – Orbital Ventures Hub"
 
 
 def test_nothing_fits_says_what_was_tried(http_server):
