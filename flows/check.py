@@ -23,7 +23,7 @@ def check_sources(settings: Settings, ids: list[str]) -> int:
             failed += not _check(source, retriever)
     finally:
         retriever.close()
-    print(f"sources check: {len(chosen) - failed} ok, {failed} failed")
+    print(f"sources check: {len(chosen) - failed} ok, {failed} failed or served only by a fallback")
     return 3 if failed else 0
 
 
@@ -42,9 +42,12 @@ def _check(source, retriever) -> bool:
         print(f"   FAILED {result.error}")
         return False
     if result.served_by:
-        print(f"   served by {result.served_by}")
-    print(f"   {len(result.announcements)} announcements; first ones:")
+        print(f"   FAILED {result.primary_error}")
+        print(f"   collect would use the fallback: {result.served_by.removeprefix('fallback: ')} "
+              f"(items marked \"served by {result.served_by}\")")
+    print(f"   {len(result.announcements)} announcements{' through the fallback' if result.served_by else ''}; "
+          f"first ones:")
     for a in result.announcements[:5]:
         deadline = f", deadline {a.deadline}" if a.deadline else ""
         print(f"   - {a.published_at:%Y-%m-%d} [{a.category}{deadline}] {a.title[:80]} <{a.url}>")
-    return True
+    return not result.served_by  # served, but its own way needs the fix shown above

@@ -1,6 +1,7 @@
 """The `spacedigest` command line. Each command prints a short human summary.
 
-Exit codes: 0 success; 3 the run completed but some sources failed; 1 fatal error; 2 bad usage.
+Exit codes: 0 success; 3 the run completed but some sources failed (or were served only by a
+fallback: their items are loaded, their catalog entry needs a fix); 1 fatal error; 2 bad usage.
 Prefect is imported only by the commands that run flows, so the others start fast.
 """
 from __future__ import annotations
@@ -132,21 +133,31 @@ def cmd_collect(args, settings: Settings) -> int:
             server.wait_ready()
         report = collect_flow(only=only, due_only=args.due_only)
     print_collect(report)
-    print_health(settings, {line.source_id for line in report.failed})
-    return EXIT_PARTIAL if report.failed else EXIT_OK
+    print_health(settings, named(report))
+    return EXIT_PARTIAL if report.needs_attention else EXIT_OK
+
+
+def named(report) -> set[str]:
+    """Sources the collect summary already named with their reason (the health line counts them)."""
+    return {line.source_id for line in (*report.failed, *report.served_by_fallback)}
 
 
 def print_collect(report) -> None:
     ok = [line for line in report.lines if line.status != "error"]
-    print(f"collect: {len(report.lines)} sources, {len(ok)} ok, {len(report.failed)} failed; "
+    fallback = f" ({len(report.served_by_fallback)} served by fallback)" if report.served_by_fallback else ""
+    print(f"collect: {len(report.lines)} sources, {len(ok)} ok{fallback}, {len(report.failed)} failed; "
           f"{report.items_new} new items, {report.edited} edited ({report.flow_seconds:.1f} s)")
     for line in report.lines:
         if line.status == "error":
             print(f"  FAILED {line.source_id} {line.url}: {line.error}")
+        elif line.served_by:
+            # The alarm (the source's own way failed) and how the items came all the same.
+            print(f"  FALLBACK {line.source_id} {line.url}: {line.primary_error}")
+            print(f"         served by {line.served_by}: {line.found} found, {line.new} new; "
+                  f"`spacedigest sources check {line.source_id}` shows the fix")
         else:
             note = "not modified" if line.status == "not_modified" else f"{line.found} found, {line.new} new"
-            served = f" (served by {line.served_by})" if line.served_by else ""
-            print(f"  ok     {line.source_id}: {note}{served}")
+            print(f"  ok     {line.source_id}: {note}")
 
 
 def print_health(settings: Settings, already_named: set[str] = frozenset()) -> None:
@@ -158,7 +169,7 @@ def print_health(settings: Settings, already_named: set[str] = frozenset()) -> N
     others = [row for row in report.attention if row.source_id not in already_named]
     named = len(report.attention) - len(others)
     print(f"health: {report.total - len(report.attention)} of {report.total} sources ok"
-          + (f"; {named} failing as listed above" if named else "")
+          + (f"; {named} as listed above" if named else "")
           + ("; also needing attention:" if others else ""))
     for row in others:
         failures = row.consecutive_failures
@@ -181,8 +192,8 @@ def cmd_run(args, settings: Settings) -> int:
     else:
         print_digest(report.digest)
         print_send(report.send)
-    print_health(settings, {line.source_id for line in report.collect.failed})
-    return EXIT_PARTIAL if report.collect.failed or (report.send and report.send.failed) else EXIT_OK
+    print_health(settings, named(report.collect))
+    return EXIT_PARTIAL if report.collect.needs_attention or (report.send and report.send.failed) else EXIT_OK
 
 
 def cmd_serve(args, settings: Settings) -> int:
@@ -373,6 +384,16 @@ def cmd_sources(args, settings: Settings) -> int:
         from spacedigest.flows.check import check_sources
 
         return check_sources(settings, args.ids)
+    if args.action == "discover":
+        from spacedigest.flows.discover import DiscoverUsage, run_discover
+
+        if len(args.ids) != 1:
+            raise UsageError("sources discover needs one URL: any page of the site to follow")
+        try:
+            return run_discover(settings, args.ids[0], organisation=args.organisation, source_id=args.id,
+                                language=args.language, headers=args.header or [])
+        except DiscoverUsage as exc:
+            raise UsageError(f"sources discover: {exc}") from None
     if args.action == "export-opml":
         from spacedigest.sources.opml import export_opml
 
@@ -505,9 +526,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="pretend the file was fetched then (ISO 8601), for statuses and relative deadlines")
     pa.set_defaults(handler=cmd_parse)
 
-    so = sub.add_parser("sources", help="list, check, import-opml FILE, export-opml")
-    so.add_argument("action", choices=["list", "check", "import-opml", "export-opml"])
-    so.add_argument("ids", nargs="*", help="source ids (check) or the OPML file (import-opml)")
+    so = sub.add_parser("sources", help="list, check [ID]..., discover URL, import-opml FILE, export-opml",
+                        description="discover URL: find how to follow a site from any of its pages (its feed, "
+                                    "WordPress API, sitemap or the page's list of dated links) and print a "
+                                    "[[source]] entry ready to paste into the catalog, with the first items it "
+                                    "yields; exit 3 when nothing fits.")
+    so.add_argument("action", choices=["list", "check", "discover", "import-opml", "export-opml"])
+    so.add_argument("ids", nargs="*", help="source ids (check), the URL (discover) or the OPML file (import-opml)")
+    so.add_argument("--organisation", metavar="ORG", help="discover: the organisation of the new source")
+    so.add_argument("--id", metavar="ID", help="discover: the id of the new source (default: from the URL)")
+    so.add_argument("--language", metavar="LANG", help="discover: its language (default: the page's)")
+    so.add_argument("--header", action="append", metavar="'NAME: VALUE'",
+                    help="discover: an HTTP header the site needs (repeatable), kept in the entry")
     so.set_defaults(handler=cmd_sources)
 
     su = sub.add_parser("subscribers", help="add EMAIL | list | remove EMAIL | import FILE.csv")

@@ -43,6 +43,15 @@ class CollectReport:
     def failed(self) -> list[SourceLine]:
         return [line for line in self.lines if line.status == "error"]
 
+    @property
+    def served_by_fallback(self) -> list[SourceLine]:
+        """Sources whose own way failed but whose items a fallback brought: loaded, yet needing a fix."""
+        return [line for line in self.lines if line.served_by]
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.failed or self.served_by_fallback)
+
 
 @task(name="collect-source", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def collect_one(source: Source, url: str, validators: Validators, ctx: runtime.RunContext, home: str) -> SourceResult:
@@ -94,7 +103,7 @@ def collect_flow(only: list[str] | None = None, due_only: bool = False) -> Colle
         report.items_new, report.edited = stats.total_new, stats.edited
         report.flow_seconds = (datetime.now(timezone.utc) - started).total_seconds()
         records.finish_run(con, report.run_id, finished_at=datetime.now(timezone.utc),
-                           status="partial" if report.failed else "ok",
+                           status="partial" if report.needs_attention else "ok",
                            sources_ok=len(report.lines) - len(report.failed), sources_failed=len(report.failed),
                            items_new=report.items_new)
     captures.prune(settings.home, keep_days=settings.capture_days)

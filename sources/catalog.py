@@ -31,7 +31,13 @@ REQUIRED = ("id", "organisation", "kind", "url")
 # Keys that map onto Source fields; every other key is an option of the source's kind, checked
 # against the options that kind declares (sources.kinds).
 FIELDS = ("id", "organisation", "kind", "url", "language", "enabled", "name", "country", "expected_period_days",
-          "timezone")
+          "timezone", "headers")
+# An HTTP header name (RFC 9110 token); values must not hold CR, LF or other controls.
+HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# Headers the retrieval sets itself: a catalog entry cannot switch off compression limits or
+# conditional requests by accident.
+RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "accept-encoding",
+                              "if-none-match", "if-modified-since"})
 
 
 class CatalogError(Exception):
@@ -118,6 +124,10 @@ def _validate(table: dict[str, Any], position: int, origin: str) -> Source:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise fail(f"unknown timezone '{zone}' (expected an IANA name such as 'Europe/Paris')") from None
+    try:
+        headers = parse_headers(table.get("headers", {}))
+    except OptionError as exc:
+        raise fail(str(exc)) from None
     return Source(
         id=source_id,
         organisation=table["organisation"].strip(),
@@ -129,8 +139,28 @@ def _validate(table: dict[str, Any], position: int, origin: str) -> Source:
         country=table.get("country", "").strip(),
         expected_period_days=period,
         timezone=zone,
+        headers=headers,
         options=options,
     )
+
+
+def parse_headers(value: Any) -> tuple[tuple[str, str], ...]:
+    """The `headers` table of a catalog entry ({"Accept-Language" = "ja"}) as (name, value) pairs."""
+    if not isinstance(value, dict):
+        raise OptionError("'headers' must be a table of header names and values, "
+                          "e.g. headers = { \"Accept-Language\" = \"ja\" }")
+    pairs = []
+    for name, text in value.items():
+        if not HEADER_NAME_RE.match(name):
+            raise OptionError(f"header name {name!r} is not a valid HTTP header name")
+        if name.lower() in RESERVED_HEADERS:
+            raise OptionError(f"header '{name}' is set by the retrieval itself and cannot be configured")
+        if not isinstance(text, str):
+            raise OptionError(f"header '{name}' must be a string")
+        if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in text):
+            raise OptionError(f"header '{name}' holds a control character (CR, LF, ...)")
+        pairs.append((name, text.strip()))
+    return tuple(pairs)
 
 
 class OptionError(ValueError):
@@ -212,6 +242,8 @@ def dump_catalog(sources: list[Source]) -> str:
             if key in ("name", "country") and not value or key == "timezone" and value == "UTC":
                 continue
             lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+        if source.headers:
+            lines.append(f"headers = {_toml_value(dict(source.headers))}")
         for key, value in options_of(source).items():
             lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
@@ -222,13 +254,20 @@ def options_of(source: Source) -> dict[str, Any]:
     if source.options is None:
         return {}
     found = {}
-    for spec in dataclasses.fields(source.options):
+    # The kind's own keys first (an html source's item_selector before the item-page keys it shares).
+    own = set(getattr(type(source.options), "__annotations__", {}))
+    for spec in sorted(dataclasses.fields(source.options), key=lambda spec: spec.name not in own):
         value = getattr(source.options, spec.name)
         default = spec.default if spec.default is not dataclasses.MISSING else (
             spec.default_factory() if spec.default_factory is not dataclasses.MISSING else dataclasses.MISSING)
         if value is not None and value != default:
             found[spec.name] = value
     return found
+
+
+def toml_line(key: str, value: Any) -> str:
+    """One `key = value` line of a catalog entry."""
+    return f"{_toml_key(key)} = {_toml_value(value)}"
 
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -23,6 +23,7 @@ import feedparser
 
 from spacedigest.sources import fastfeed
 from spacedigest.sources.dates import parse_datetime
+from spacedigest.sources.encoding import to_utf8
 from spacedigest.sources.kinds import BaseKind
 from spacedigest.sources.models import Entry, ParseError, ParseResult, Source
 from spacedigest.sources.normalize import canonical_url
@@ -48,6 +49,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
             raise ParseError("empty response")
     if looks_like_html(body):
         raise ParseError("not a feed: got an HTML page")
+    body = to_utf8(body, content_type)  # a Japanese feed in Shift_JIS that declares nothing
 
     fast = fastfeed.parse(body, content_type)
     if fast is not None:

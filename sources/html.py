@@ -6,10 +6,12 @@ machine form (`<time datetime>`, JSON-LD, `article:published_time`) or under a d
 here; the parts the catalog marks as the deadline, the opening or the event's date are handed on
 as text (`Entry.stated`), and the rest of the item's text as `detail_text`: deadlines, opening
 dates, rolling calls and relative phrases ("Ends in 12 days") are read by `sources.classify` with
-the vocabulary of `rules.toml`, the one home of that vocabulary. Pure functions: bytes in, records out.
+the vocabulary of `rules.toml`, the one home of that vocabulary. An item page that states its date in
+no metadata is asked of htmldate (markup only). Pure functions: bytes in, records out.
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -20,8 +22,9 @@ from bs4 import BeautifulSoup, Tag
 from soupsieve import SelectorSyntaxError
 
 from spacedigest.sources import dates
+from spacedigest.sources.encoding import declared, undeclared_encoding
 from spacedigest.sources.kinds import BaseKind
-from spacedigest.sources.models import Entry, ParseError, ParseResult, Source, Stated
+from spacedigest.sources.models import Entry, Fallback, Fetched, ParseError, ParseResult, Source, Stated
 
 DEFAULT_MAX_ITEMS = 100
 DEFAULT_DETAIL_LIMIT = 10
@@ -29,30 +32,40 @@ ITEM_TEXT_CAP = 2000
 DETAIL_TEXT_CAP = 6000
 
 
-@dataclass(frozen=True)
-class HtmlOptions:
+@dataclass(frozen=True, kw_only=True)
+class ItemPageOptions:
+    """How an item's own page is read: by every kind that reads item pages (html, sitemap)."""
+
+    date_format: str = "auto"  # or a strptime pattern such as "%d.%m.%Y"
+    date_language: str | None = None  # hint for unusual forms (default: the source's language)
+    detail_date_selector: str | None = None
+    detail_deadline_selector: str | None = None
+    detail_opening_selector: str | None = None
+    detail_summary_selector: str | None = None
+    detail_text_selector: str | None = None  # the part of an item page kept as text (default main/article/body)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HtmlOptions(ItemPageOptions):
     """The catalog keys of an html source."""
 
     item_selector: str = field(metadata={"required": "an html source needs 'item_selector' (the CSS selector "
                                                      "of one listing item)"})
     title_selector: str | None = None  # default: the item's link, else its first heading
     link_selector: str | None = None  # default: the title's link, else the first a[href]
-    date_selector: str | None = None  # publication date; default: a <time> element when there is one
+    date_selector: str | None = None  # publication date; default: a <time> element; ":scope": the item's own text
     summary_selector: str | None = None
     deadline_selector: str | None = None  # the part marking the call's closing date ("Ends in 12 days")
     opening_selector: str | None = None
     event_date_selector: str | None = None  # the date an event takes place
-    date_format: str = "auto"  # or a strptime pattern such as "%d.%m.%Y"
-    date_language: str | None = None  # hint for unusual forms (default: the source's language)
     id_pattern: str | None = None  # regular expression for a stable item id in the item text
+    # An item is the element item_selector matches and its next siblings up to the next match: a
+    # <dl> whose <dt> holds the date and whose <dd> holds the link ("dl.news dt").
+    item_siblings: bool = False
     max_items: int = DEFAULT_MAX_ITEMS  # per page
     detail: bool = False  # fetch each item's own page (bounded per run by detail_limit)
     detail_limit: int = DEFAULT_DETAIL_LIMIT
-    detail_date_selector: str | None = None
-    detail_deadline_selector: str | None = None
-    detail_opening_selector: str | None = None
-    detail_summary_selector: str | None = None
-    detail_text_selector: str | None = None  # the part of an item page kept as text (default main/article/body)
+
 
 _WS = re.compile(r"\s+")
 
@@ -62,11 +75,13 @@ def _clean(text: str | None) -> str:
 
 
 def _soup(body: bytes, content_type: str | None = None) -> BeautifulSoup:
-    encoding = None
-    if content_type:
-        m = re.search(r"charset=([\w.:-]+)", content_type, re.IGNORECASE)
-        encoding = m.group(1) if m else None
-    return BeautifulSoup(body, "lxml", from_encoding=encoding)
+    """The page as a tree: in the encoding HTTP declares, else the page's own declaration, else
+    the one detected on its bytes (a Shift_JIS page that declares nothing is not windows-1252)."""
+    encoding = declared(body, content_type)
+    if encoding is None and (detected := undeclared_encoding(body)):
+        return BeautifulSoup(body.decode(detected, errors="replace"), "lxml")
+    # declared by HTTP, or by the page's <meta charset> or BOM, which Beautiful Soup reads itself
+    return BeautifulSoup(body, "lxml", from_encoding=None if encoding == "declared" else encoding)
 
 
 def _select(root: Tag, selector: str, what: str) -> list[Tag]:
@@ -77,8 +92,12 @@ def _select(root: Tag, selector: str, what: str) -> list[Tag]:
 
 
 def _select_one(root: Tag, selector: str | None, what: str) -> Tag | None:
+    """The first match of `selector` inside `root`; ":scope" is `root` itself (an item whose date
+    is bare text beside its link: "2024.05.14 <a>…</a>")."""
     if not selector:
         return None
+    if selector.strip() == ":scope":
+        return root
     found = _select(root, selector, what)
     return found[0] if found else None
 
@@ -193,6 +212,25 @@ def _entry_from_item(item: Tag, source: Source, base: str) -> Entry:
     )
 
 
+def listing_items(soup: BeautifulSoup, options: HtmlOptions) -> list[Tag]:
+    """The page's items: what item_selector matches, each with its next siblings when the options
+    say an item spans them (a <dt> and its <dd>), gathered in one element."""
+    items = _select(soup, options.item_selector, "item selector")
+    if not options.item_siblings:
+        return items
+    starts = {id(item) for item in items}
+    grouped = []
+    for item in items:
+        box = soup.new_tag("div")
+        box.append(copy.copy(item))
+        for sibling in item.find_next_siblings():
+            if id(sibling) in starts:
+                break
+            box.append(copy.copy(sibling))
+        grouped.append(box)
+    return grouped
+
+
 def parse_listing(body: bytes, *, url: str, source: Source, content_type: str | None = None) -> ParseResult:
     """Entries of a listing page.
 
@@ -204,7 +242,7 @@ def parse_listing(body: bytes, *, url: str, source: Source, content_type: str | 
         raise ParseError(f"empty page at {url}")
     soup = _soup(body, content_type)
     base = _base_url(soup, url)
-    items = _select(soup, selector, "item selector")
+    items = listing_items(soup, source.options)
     if not items:
         raise ParseError(f"item selector '{selector}' matched nothing on {url}: the page layout may have changed")
     limit = source.options.max_items or DEFAULT_MAX_ITEMS
@@ -346,6 +384,8 @@ def parse_detail(body: bytes, *, url: str, source: Source, content_type: str | N
 
     if published is None:
         published = _date_of(_select_one(soup, options.detail_date_selector, "detail date selector"), source)
+    if published is None:
+        published = _marked_up_date(soup, tz)
     summary_text = _marked_text(soup, options.detail_summary_selector, "detail summary selector")
     if summary_text:
         summary = summary_text
@@ -369,6 +409,22 @@ def parse_detail(body: bytes, *, url: str, source: Source, content_type: str | N
         detail_text=text or None,
         stated=stated,
     )
+
+
+def _marked_up_date(soup: BeautifulSoup, tz: str) -> datetime | None:
+    """The publication date a page marks up without stating it in metadata (a theme's meta line,
+    "By press office, 14 May, 2024"), found by htmldate from the markup only: its search of the
+    free text takes copyright years for dates (bench/detail_dates.py). Given a tree, never a string:
+    htmldate downloads a string that looks like a URL."""
+    from htmldate import find_date
+    from lxml import html as lxml_html
+
+    try:
+        found = find_date(lxml_html.document_fromstring(str(soup)), original_date=True, extensive_search=False)
+    except Exception:  # a page htmldate cannot read has no date for us
+        return None
+    day = dates.parse_date(found) if found else None
+    return dates.midnight_utc(day, tz) if day else None
 
 
 def _written_date(text: str | None, tz: str, languages: list[str]) -> date | None:
@@ -401,13 +457,13 @@ def describe_selectors(body: bytes, *, url: str, source: Source) -> list[str]:
     selector = options.item_selector
     soup = _soup(body or b"")
     try:
-        items = _select(soup, selector, "item selector")
+        items = listing_items(soup, options)
     except ParseError as exc:
         return [str(exc)]
     lines.append(f"item_selector {selector!r}: {len(items)} match(es)")
     if not items:
         lines.append(f"item selector '{selector}' matched nothing on {url}: the page layout may have changed")
-        return lines
+        return lines + suggested_selectors(body, url=url, source=source)
     for key in ("title_selector", "link_selector", "date_selector", "summary_selector", "deadline_selector",
                 "opening_selector", "event_date_selector"):
         sub = getattr(options, key)
@@ -423,7 +479,7 @@ def describe_selectors(body: bytes, *, url: str, source: Source) -> list[str]:
         result = parse_listing(body, url=url, source=source)
     except ParseError as exc:
         lines.append(str(exc))
-        return lines
+        return lines + suggested_selectors(body, url=url, source=source)
     lines.append(f"{len(result.entries)} item(s) would be extracted")
     for number, entry in enumerate(result.entries[:5], start=1):
         stamp = entry.published.isoformat() if entry.published else "no date"
@@ -432,6 +488,23 @@ def describe_selectors(body: bytes, *, url: str, source: Source) -> list[str]:
             parts.append(f"deadline: {entry.stated.deadline_text}")
         lines.append(" | ".join(parts))
     lines.extend(f"warning: {w}" for w in result.warnings)
+    return lines
+
+
+def suggested_selectors(body: bytes, *, url: str, source: Source) -> list[str]:
+    """The page's list of dated links as selectors to paste into the catalog (sources.structure)."""
+    from spacedigest.sources.catalog import toml_line
+    from spacedigest.sources.structure import derive
+
+    derived = derive(source, body, url=url)
+    if derived is None:
+        return ["no list of dated links found on the page to derive new selectors from"]
+    found, result = derived
+    current = found.options
+    keys = ("item_selector", "title_selector", "link_selector", "date_selector", "summary_selector")
+    lines = [f"new selectors, which read {len(result.entries)} item(s) on this page; paste them into the "
+             f"catalog entry of {source.id} in place of the old ones:"]
+    lines += [f"    {toml_line(key, getattr(current, key))}" for key in keys if getattr(current, key)]
     return lines
 
 
@@ -453,6 +526,13 @@ class HtmlKind(BaseKind):
 
     def describe(self, source: Source, body: bytes, *, url: str) -> list[str]:
         return describe_selectors(body, url=url, source=source)
+
+    def fallback(self, source: Source, failed: Fetched, look) -> Fallback | None:
+        """The page loaded but the selectors found nothing (a redesign): its list read again with
+        derived selectors, or its feed, WordPress API or sitemap (sources.discover)."""
+        from spacedigest.sources.discover import alternative
+
+        return alternative(source, failed, look)
 
 
 KIND = HtmlKind()

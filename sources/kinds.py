@@ -6,7 +6,8 @@ line in `REGISTRY` below.
 
 A kind says how to ask for the source (`request`, `next_request` for more pages), how to read
 what came back (`parse`), which item pages are worth fetching (`detail_targets`, `parse_detail`),
-what to fall back on when the source fails (`fallback`), and which options it takes: `options`
+what to fall back on when the source fails (`fallback`, which may look around the site through the
+retriever it is given), and which options it takes: `options`
 is a frozen dataclass, and the catalog refuses any key it does not declare (a misspelt selector
 is an error naming the source and the key, not a silently ignored setting).
 """
@@ -18,7 +19,9 @@ from functools import lru_cache
 from importlib import import_module
 from typing import Protocol
 
-from spacedigest.sources.models import Entry, Fetched, ParseError, ParseResult, Request, Source
+from spacedigest.sources.models import (
+    Entry, Fallback, Fetched, ParseError, ParseResult, Request, Source, Validators,
+)
 
 # name -> "module:attribute" of its adapter; modules are imported on first use (start-up stays fast).
 REGISTRY: dict[str, str] = {
@@ -26,6 +29,7 @@ REGISTRY: dict[str, str] = {
     "html": "spacedigest.sources.html:KIND",
     "wordpress": "spacedigest.sources.wordpress:KIND",
     "eu-funding-tenders": "spacedigest.sources.eu_funding_tenders:KIND",
+    "sitemap": "spacedigest.sources.sitemap:KIND",
 }
 # The catalog's generic "json" kind names its API with `api`; these are the values it takes.
 JSON_APIS: dict[str, str] = {
@@ -33,6 +37,17 @@ JSON_APIS: dict[str, str] = {
     "ft-search": "eu-funding-tenders", "sedia": "eu-funding-tenders", "eu-ft": "eu-funding-tenders",
     "funding-tenders": "eu-funding-tenders", "eu-funding-tenders": "eu-funding-tenders",
 }
+
+
+class Retriever(Protocol):
+    """Where bytes come from: the live web (sources.retrieve.HttpRetriever) or a run's captures
+    (warehouse.captures.CaptureRetriever)."""
+
+    def fetch(self, source_id: str, request: Request, validators: Validators | None = None) -> Fetched:
+        """The outcome of one request; never raises for the network's or the server's problems."""
+
+    def allowed(self, url: str) -> tuple[bool, str | None]:
+        """May this page be fetched (robots.txt), and if not, why."""
 
 
 class SourceKind(Protocol):
@@ -55,8 +70,10 @@ class SourceKind(Protocol):
     def parse_detail(self, source: Source, body: bytes, *, url: str, content_type: str | None) -> Entry:
         """What an item's own page adds to its listing entry."""
 
-    def fallback(self, source: Source) -> Source | None:
-        """Another way to read the same items when this source fails (a site's own feed)."""
+    def fallback(self, source: Source, failed: Fetched, look: Retriever) -> Fallback | None:
+        """Another way to read the same items when this source failed (a site's own feed).
+        `failed` is the source's own fetch (the page that loaded, or the error); `look` fetches
+        what finding another way needs, each request logged and captured with the source's."""
 
     def describe(self, source: Source, body: bytes, *, url: str) -> list[str]:
         """Human lines for `sources check`: what the kind's options matched on the body."""
@@ -89,7 +106,7 @@ class BaseKind:
     def parse_detail(self, source: Source, body: bytes, *, url: str, content_type: str | None) -> Entry:
         raise ParseError(f"{self.name} sources have no item pages")
 
-    def fallback(self, source: Source) -> Source | None:
+    def fallback(self, source: Source, failed: Fetched, look: Retriever) -> Fallback | None:
         return None
 
     def describe(self, source: Source, body: bytes, *, url: str) -> list[str]:

@@ -46,6 +46,9 @@ class Source:
     expected_period_days: int = 30
     # The zone of the source's date-only values ("18 March 2024" is midnight there).
     timezone: str = "UTC"
+    # HTTP headers sent with every request for this source, whatever its kind (a site that refuses
+    # unknown clients, or answers in the language of Accept-Language): (name, value) pairs.
+    headers: tuple[tuple[str, str], ...] = ()
     options: Any = field(default=None, hash=False, compare=False)
 
 
@@ -183,6 +186,15 @@ class Announcement:
     amount_currency: str | None = None  # ISO 4217
     themes: tuple[str, ...] = ()  # Japanese theme tags
     headline_ja: str | None = None  # one Japanese fact line: what, who may apply, how much, by when
+    served_by: str | None = None  # "fallback: announced feed <url>" when the source's own way failed
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """Another way to read a source's items, offered by its kind when the source fails."""
+
+    source: Source  # the same id and organisation, another kind, URL or options
+    how: str  # "announced feed https://…/feed/", "selectors derived from the page again (…)"
 
 
 # --- what one source yielded in one run ---------------------------------------------------------
@@ -193,7 +205,7 @@ class Attempt:
     """One HTTP attempt of a source in a run, as the fetch log records it. The fetched body stays
     in `fetched` until it is captured (content-addressed, `capture` is then its key)."""
 
-    role: str  # listing | page | detail | primary (an API a fallback replaced) | fallback
+    role: str  # listing | page | detail | primary (what a fallback replaced) | fallback | discover (finding it)
     fetched: Fetched
     capture: str | None = None
 
@@ -208,7 +220,10 @@ class SourceResult:
     announcements: tuple[Announcement, ...] = ()
     error: str | None = None  # fetch or parse error, one line, reason only
     others: tuple[Attempt, ...] = ()
-    served_by: str | None = None  # "fallback feed <url>" when an alternative served the items
+    # When the source's own way failed and a fallback served its items: how ("fallback: announced
+    # feed <url>") and why the own way failed (the alarm staff must still see).
+    served_by: str | None = None
+    primary_error: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -12,21 +12,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Callable, Protocol
+from typing import Callable
 
-from spacedigest.sources.kinds import SourceKind, kind_of
+from spacedigest.sources.kinds import Retriever, SourceKind, kind_of
 from spacedigest.sources.models import (
     Announcement, Attempt, Entry, Fetched, ParseResult, Request, Source, SourceError, SourceResult, Stated,
     Validators,
 )
-
-
-class Retriever(Protocol):
-    def fetch(self, source_id: str, request: Request, validators: Validators | None = None) -> Fetched:
-        """The outcome of one request; never raises for the network's or the server's problems."""
-
-    def allowed(self, url: str) -> tuple[bool, str | None]:
-        """May this page be fetched (robots.txt), and if not, why."""
 
 
 def interpret(source: Source, pages: list[ParseResult], *, url: str, fetched_at: datetime,
@@ -56,6 +48,7 @@ def with_detail(entry: Entry, detail: Entry) -> Entry:
     listed, page = entry.stated, detail.stated
     return replace(
         entry,
+        title=entry.title or detail.title,  # a sitemap lists pages without titles
         summary=summary,
         published=entry.published or detail.published,
         updated=entry.updated or detail.updated,
@@ -70,22 +63,51 @@ def collect_source(source: Source, *, retriever: Retriever, url: str | None = No
     """Fetch and interpret one source. Never raises for the source's own problems.
 
     When the source fails and its kind knows another way to read the same items (a WordPress
-    site's /feed/), that way is tried; the first failure stays in the error if both fail.
+    site's /feed/, a redesigned page's announced feed or its list read again), that way serves
+    them: the result says how (`served_by`, also on each announcement) and keeps why the source's
+    own way failed (`primary_error`). The first failure stays in the error if both fail.
 
     `offload(fn, *args)`, when given, runs the CPU-bound interpretation (for example in a process
     pool); fn and args are picklable."""
     kind = kind_of(source)
     result = _collect(kind, source, url or source.url, validators, retriever, offload)
-    alternative = kind.fallback(source) if result.error is not None else None
-    if alternative is None:
+    if result.error is None:
         return result
+    look = _Looking(retriever, source)
+    try:
+        fallback = kind.fallback(source, result.fetched, look)
+    except SourceError:
+        fallback = None
+    looked = tuple(look.attempts)
+    if fallback is None:
+        return replace(result, others=(*result.others, *looked)) if looked else result
+    alternative = fallback.source
     backup = _collect(kind_of(alternative), alternative, alternative.url, None, retriever, offload)
     if backup.error is not None:  # both failed: report the source, name the fallback too
-        return replace(result, error=f"{result.error}; fallback {alternative.kind} {alternative.url}: {backup.error}",
-                       others=(*result.others, replace(backup.listing, role="fallback"), *backup.others))
-    return replace(backup, source=source, others=(replace(result.listing, role="primary"), *result.others,
-                                                  *backup.others),
-                   served_by=f"fallback {alternative.kind} {alternative.url}")
+        return replace(result, error=f"{result.error}; fallback {fallback.how}: {backup.error}",
+                       others=(*result.others, *looked, replace(backup.listing, role="fallback"), *backup.others))
+    served_by = f"fallback: {fallback.how}"
+    return replace(backup, source=source,
+                   announcements=tuple(replace(a, served_by=served_by) for a in backup.announcements),
+                   others=(replace(result.listing, role="primary"), *result.others, *looked, *backup.others),
+                   served_by=served_by, primary_error=result.error)
+
+
+class _Looking:
+    """The retriever a kind's fallback looks around with: every request carries the source's
+    headers and is kept as a "discover" attempt (logged, and captured so `reprocess` replays it)."""
+
+    def __init__(self, retriever: Retriever, source: Source):
+        self.retriever, self.source = retriever, source
+        self.attempts: list[Attempt] = []
+
+    def fetch(self, source_id: str, request: Request, validators: Validators | None = None) -> Fetched:
+        fetched = self.retriever.fetch(self.source.id, with_headers(request, self.source), validators)
+        self.attempts.append(Attempt("discover", fetched))
+        return fetched
+
+    def allowed(self, url: str) -> tuple[bool, str | None]:
+        return self.retriever.allowed(url)
 
 
 def _collect(kind: SourceKind, source: Source, url: str, validators: Validators | None, retriever: Retriever,
@@ -96,7 +118,7 @@ def _collect(kind: SourceKind, source: Source, url: str, validators: Validators 
         if not allowed:
             fetched = Fetched(source.id, request.url, "error", datetime.now(timezone.utc), error=reason)
             return SourceResult(source, Attempt("listing", fetched), error=reason)
-    fetched = retriever.fetch(source.id, request, validators)
+    fetched = retriever.fetch(source.id, with_headers(request, source), validators)
     listing = Attempt("listing", fetched)
     if fetched.status != "ok":
         return SourceResult(source, listing, error=fetched.error if fetched.status == "error" else None)
@@ -106,7 +128,7 @@ def _collect(kind: SourceKind, source: Source, url: str, validators: Validators 
         last, number = fetched, 1
         while (following := kind.next_request(source, last, number + 1)) is not None:
             number += 1
-            last = retriever.fetch(source.id, following)
+            last = retriever.fetch(source.id, with_headers(following, source))
             others.append(Attempt("page", last))
             if last.status != "ok" or not last.body:
                 break
@@ -118,6 +140,15 @@ def _collect(kind: SourceKind, source: Source, url: str, validators: Validators 
     except SourceError as exc:
         return SourceResult(source, listing, error=str(exc), others=tuple(others))
     return SourceResult(source, listing, tuple(announcements), others=tuple(others))
+
+
+def with_headers(request: Request, source: Source) -> Request:
+    """The request with the source's own headers (catalog `headers`), which win over the kind's."""
+    if not source.headers:
+        return request
+    names = {name.lower() for name, _ in source.headers}
+    kept = tuple((n, v) for n, v in request.headers if n.lower() not in names)
+    return replace(request, headers=kept + source.headers)
 
 
 def _interpret(source: Source, pages: list[ParseResult], kwargs: dict) -> list[Announcement]:
@@ -132,7 +163,7 @@ def _details(kind: SourceKind, source: Source, pages: list[ParseResult], retriev
     for link in kind.detail_targets(source, pages):
         if kind.obeys_robots and not retriever.allowed(link)[0]:
             continue
-        fetched = retriever.fetch(source.id, Request(link))
+        fetched = retriever.fetch(source.id, with_headers(Request(link), source))
         others.append(Attempt("detail", fetched))
         if fetched.status == "ok" and fetched.body:
             try:

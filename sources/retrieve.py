@@ -3,8 +3,9 @@
 Every site is treated as hostile. `fetch` never raises for network trouble; it returns a
 `Fetched` whose `error` is one line naming the reason. What it guards against:
 
-- time: connect/read timeouts and a total deadline per fetch (retries and redirects included),
-  enforced between body chunks too, so a server dripping a byte a second is cut off;
+- time: connect/read timeouts and a total deadline per fetch (retries, redirects and name
+  resolution included: sources.dns), enforced between body chunks too, so a server dripping a
+  byte a second is cut off;
 - size: a cap on the bytes received and, separately, on the decompressed body (gzip bombs);
 - redirects: followed by hand so loops, too many hops and non-http(s) targets are refused, and
   a chain made only of 301/308 hops is reported as `permanent_redirect`;
@@ -30,6 +31,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from spacedigest.sources.dns import DnsTimeout, Resolver, pool_classes
 from spacedigest.sources.models import Fetched, Request, Validators
 
 MiB = 1024 * 1024
@@ -75,10 +77,24 @@ class FetchPolicy:
 DEFAULT_POLICY = FetchPolicy()
 
 
+class _Adapter(HTTPAdapter):
+    """requests' adapter whose connections resolve host names with a `Resolver` (sources.dns):
+    DNS inside the fetch deadline, hedged, one lookup per host for the session."""
+
+    def __init__(self, resolver: Resolver, **kwargs):
+        self.resolver = resolver
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = pool_classes(self.resolver)
+
+
 def new_session(policy: FetchPolicy = DEFAULT_POLICY, pool_size: int = 32) -> requests.Session:
-    """A session for many concurrent fetches: pooled keep-alive connections, no hidden retries."""
+    """A session for many concurrent fetches: pooled keep-alive connections, no hidden retries,
+    name resolution bounded by each fetch's deadline and shared by the session's fetches."""
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = _Adapter(Resolver(), pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update(
@@ -237,6 +253,8 @@ def _network_failure(exc: Exception, url: str, clock: _Clock) -> _Failure:
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
                         requests.exceptions.MissingSchema, urllib3.exceptions.LocationParseError)):
         return _Failure(f"invalid URL {url!r}")
+    if _find_cause(exc, (DnsTimeout,)):
+        return _Failure(f"unreachable: cannot resolve host {host} (no DNS answer in time)")
     if _find_cause(exc, (socket.gaierror, urllib3.exceptions.NameResolutionError)):
         # A resolver failure rarely heals within seconds; retrying only slows an offline run.
         return _Failure(f"unreachable: cannot resolve host {host}")
@@ -539,7 +557,7 @@ def _wait_before_retry(failure: _Failure, attempts: int, policy: FetchPolicy, cl
 
 class HttpRetriever:
     """The live web for a run: one connection pool, per-host limits and robots.txt answers shared by
-    every fetch of the run (the `Retriever` of sources.pipeline)."""
+    every fetch of the run (the `Retriever` of sources.kinds)."""
 
     def __init__(self, *, policy: FetchPolicy = DEFAULT_POLICY, pool_size: int = 32, per_host: int = 4):
         from spacedigest.sources.robots import RobotsCache

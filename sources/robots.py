@@ -1,8 +1,11 @@
 """robots.txt for page sources: fetched once per scheme+host per run, with our own User-Agent.
 
 Feeds are fetched regardless (they exist to be polled); page sources and detail pages ask
-`RobotsCache.allowed(url)` first. Matching is urllib.robotparser's (first matching rule wins,
-no `*`/`$` wildcards inside paths).
+`RobotsCache.allowed(url)` first. Matching is RFC 9309's, by Protego (the parser Scrapy uses):
+the group naming our product token, else `*`; within it the longest matching rule wins, `Allow`
+on a tie; `*` matches any run of characters and `$` anchors the end of the path.
+(urllib.robotparser, used before, takes the first matching rule and treats `*` and `$` as
+literal characters, so `Disallow: /*.pdf$` never matched anything.)
 
 What an unavailable robots.txt means (RFC 9309, section 2.3.1): a 4xx answer allows everything;
 a 5xx or an unreachable server is, by this project's choice, also treated as allowed, with a
@@ -13,9 +16,9 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
 
 import requests
+from protego import Protego
 
 from spacedigest.sources.retrieve import DEFAULT_POLICY, FetchPolicy, HostLimiter, fetch
 
@@ -26,7 +29,7 @@ ROBOTS_MAX_BYTES = 512 * 1024
 class _HostRules:
     """The outcome for one scheme+host: a parser, or a note explaining why everything is allowed."""
 
-    def __init__(self, robots_url: str, parser: RobotFileParser | None, note: str | None):
+    def __init__(self, robots_url: str, parser: Protego | None, note: str | None):
         self.robots_url = robots_url
         self.parser = parser
         self.note = note
@@ -62,7 +65,7 @@ class RobotsCache:
         rules = self._rules_for(key)
         if rules.parser is None:
             return True, rules.note
-        if rules.parser.can_fetch(self.agent, url):
+        if rules.parser.can_fetch(url, self.agent):
             return True, None
         return False, f"disallowed by robots.txt at {rules.robots_url} for {self.agent}"
 
@@ -84,10 +87,8 @@ class RobotsCache:
         robots_url = f"{key}/robots.txt"
         fetched = fetch("robots.txt", robots_url, policy=self.policy, session=self.session, limiter=self.limiter)
         if fetched.status == "ok":
-            parser = RobotFileParser(robots_url)
             text = (fetched.body or b"").decode("utf-8", errors="replace")
-            parser.parse(text.splitlines())
-            return _HostRules(robots_url, parser, None)
+            return _HostRules(robots_url, Protego.parse(text), None)
         status = fetched.http_status
         if status is not None and 400 <= status < 500:
             return _HostRules(robots_url, None, None)  # no robots.txt: everything allowed

@@ -16,7 +16,7 @@ from spacedigest.sources import dates
 from spacedigest.sources.html import absolute_link
 from spacedigest.sources.jsondoc import ACCEPT_JSON, load_json, with_param
 from spacedigest.sources.kinds import BaseKind
-from spacedigest.sources.models import Entry, Fetched, ParseError, ParseResult, Request, Source
+from spacedigest.sources.models import Entry, Fallback, Fetched, ParseError, ParseResult, Request, Source
 
 DEFAULT_MAX_PAGES = 3
 
@@ -102,13 +102,13 @@ class WordPressKind(BaseKind):
         url = next_page_url(last, source, number)
         return Request(url, headers=ACCEPT_JSON) if url else None
 
-    def fallback(self, source: Source) -> Source | None:
+    def fallback(self, source: Source, failed: Fetched, look) -> Fallback | None:
         url = source.options.fallback_url
         if not url:
             return None
         from spacedigest.sources.feed import KIND as FEED
 
-        return replace(source, kind=FEED.name, url=url, options=FEED.options())
+        return Fallback(replace(source, kind=FEED.name, url=url, options=FEED.options()), f"feed {url}")
 
 
 KIND = WordPressKind()

@@ -58,3 +58,14 @@ def test_startup_bench_measures_imports():
     names = [f.name for f in figures]
     assert "import prefect" in names and all(f.seconds > 0 for f in figures)
     assert "import prefect" in startup.table(figures)
+
+
+def test_detail_dates_bench_produces_figures():
+    # (bench/dns.py is exercised by tests/test_dns.py; its offline-catalog figure would reach the
+    # internet on a machine that has it)
+    from bench import detail_dates
+
+    pages = detail_dates.cases()
+    assert len(pages) == 19
+    right = sum(detail_dates.ours(body) == day for _, body, day in pages)
+    assert right >= 14  # metadata, then htmldate from the markup (bench/README.md)

@@ -109,7 +109,7 @@ url = "https://www.esa.int/rssfeed/Applications"
         ('id = "esa-a"\norganisation = "ESA"\nkind = "feed"\nurl = "https://x.example/"\n',
          "source #3 'esa-a': duplicate id (first used by source #1)"),
         ('id = "esa-x"\norganisation = "ESA"\nkind = "rss"\nurl = "https://x.example/"\n',
-         "source #3 'esa-x': unknown kind 'rss' (expected one of: feed, html, wordpress, eu-funding-tenders, json)"),
+         "source #3 'esa-x': unknown kind 'rss' (expected one of: feed, html, wordpress, eu-funding-tenders, sitemap, json)"),
         ('id = "esa-x"\norganisation = "ESA"\nkind = "feed"\nurl = "ftp://x.example/feed"\n',
          "source #3 'esa-x': url 'ftp://x.example/feed' is not an http(s) URL"),
         ('id = "esa-x"\norganisation = "ESA"\nkind = "feed"\nurl = "https://x.example/"\nlanguage = "japanese"\n',

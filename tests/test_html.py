@@ -289,7 +289,11 @@ def test_describe_selectors_for_sources_check():
     changed = describe_selectors((PAGES / "business_esa_funding_redesigned.html").read_bytes(), url=source.url,
                                  source=source)
     assert changed[0].endswith(": 0 match(es)")
-    assert "the page layout may have changed" in changed[-1]
+    assert "the page layout may have changed" in changed[1]
+    # ... and the selectors that read the new layout, ready to paste into the catalog
+    assert changed[2].startswith("new selectors, which read 2 item(s) on this page; paste them into the catalog entry")
+    assert changed[3:] == ['    item_selector = "div.opportunity-card"', '    title_selector = "a"',
+                           '    date_selector = "span"']
 
 
 def test_unsafe_links_never_come_out():

@@ -86,3 +86,35 @@ def test_robots_behind_a_redirect_is_followed(http_server):
     http_server.add("/real-robots.txt", body=b"User-agent: *\nDisallow: /x\n", content_type="text/plain")
     http_server.redirect("/robots.txt", "/real-robots.txt")
     assert RobotsCache(policy=FAST).allowed(http_server.url("/x/1"))[0] is False
+
+
+WILDCARDS = b"""\
+User-agent: *
+Disallow: /
+
+User-agent: spacedigest
+Disallow: /*.pdf$
+Disallow: /news/*/print
+Disallow: /calls/
+Allow: /calls/open/
+Allow: /calls/*.html$
+"""
+
+
+def test_wildcards_and_the_longest_match_as_rfc_9309_says(http_server):
+    """`*` matches any run of characters, `$` anchors the end, the longest matching rule wins
+    (Allow on a tie): urllib.robotparser got every one of these wrong."""
+    http_server.add("/robots.txt", body=WILDCARDS, content_type="text/plain")
+    robots = RobotsCache(policy=FAST)
+    expected = {
+        "/report.pdf": False,              # `$`: ends in .pdf
+        "/report.pdf?download=1": True,    # ... this one does not
+        "/news/2024/print": False,         # `*` inside the path
+        "/news/2024/summary": True,
+        "/calls/closed/x": False,          # Disallow: /calls/
+        "/calls/open/x": True,             # the longer Allow wins
+        "/calls/closed/list.html": True,   # Allow with `*` and `$` is longer than Disallow: /calls/
+        "/": True,                         # our own group, not `*`'s Disallow: /
+    }
+    got = {path: robots.allowed(http_server.url(path))[0] for path in expected}
+    assert got == expected

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 
-from spacedigest.sources.catalog import dump_catalog, load_catalog
+from spacedigest.sources.catalog import dump_catalog, load_catalog, sources_from_data
 from tests.conftest import FIXTURES
 from tests.test_e2e import catalog_toml, fresh_feed, query_json
 
@@ -214,10 +214,14 @@ def test_a_wordpress_source_falls_back_to_its_feed_when_the_api_fails(cli, http_
     env = write_catalog(tmp_path, [replace(harwell, url=http_server.url("/wp-json/wp/v2/posts"),
                                            options=replace(harwell.options, fallback_url=http_server.url("/feed/")))])
     run = cli("collect", env=env)
-    assert run.returncode == 0, run.stdout + run.stderr
+    # the items arrive; the API's failure stays an alarm (exit 3, named with how the items came)
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert f"FALLBACK harwell-news {http_server.url('/wp-json/wp/v2/posts')}: HTTP 500" in run.stdout
+    assert f"served by fallback: feed {http_server.url('/feed/')}: 3 found, 3 new" in run.stdout
     assert query_json(cli, "select count(*) as n from items where source_id = 'harwell-news'") == [{"n": 3}]
     roles = query_json(cli, "select role, status from fetches order by id")
     assert roles == [{"role": "listing", "status": "ok"}, {"role": "primary", "status": "error"}]
+    assert query_json(cli, "select state from source_health") == [{"state": "served by fallback"}]
 
     import duckdb
 
@@ -240,3 +244,55 @@ def test_sources_check_shows_what_each_selector_matched_without_touching_the_war
     assert "item_selector" in news and "announcements; first ones:" in news and "http" in news
     assert "FAILED" in events and "matched nothing" in events
     assert not (cli.home / "warehouse.duckdb").exists()
+
+
+def test_a_redesigned_page_is_served_by_its_fallback_until_the_selectors_are_fixed(cli, http_server, tmp_path):
+    """The issue's check: the run reports the layout change and still loads the week's items; `sources
+    check` shows the fallback and the selectors to paste; `reprocess` replays the fallback offline;
+    fixed selectors duplicate nothing."""
+    import tomllib
+
+    from tests.sites import listing_url, serve_site
+
+    serve_site(http_server, "wordpress", "classic")
+    url = listing_url(http_server, "wordpress")
+    entry = {"id": "hub-news", "organisation": "Orbital Ventures Hub", "kind": "html", "url": url,
+             "item_selector": "article.post", "title_selector": "h2.entry-title a", "date_selector": "time.entry-date"}
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(dump_catalog(sources_from_data({"source": [entry]})), encoding="utf-8")
+    env = {"SPACEDIGEST_SOURCES": str(catalog)}
+    assert cli("collect", env=env).returncode == 0
+
+    serve_site(http_server, "wordpress", "redesigned")
+    run = cli("collect", env=env)
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert f"FALLBACK hub-news {url}: item selector 'article.post' matched nothing" in run.stdout
+    assert "served by fallback: selectors derived from the page (li.hentry): 6 found, 1 new" in run.stdout
+    health = query_json(cli, "select state, served_by, last_error from source_health")[0]
+    assert health["state"] == "served by fallback" and "the page layout may have changed" in health["last_error"]
+    assert query_json(cli, "select count(*) as n from items") == [{"n": 6}]
+
+    check = cli("sources", "check", "hub-news", env=env)
+    assert check.returncode == 3, check.stdout + check.stderr
+    assert "collect would use the fallback: selectors derived from the page (li.hentry)" in check.stdout
+    lines = check.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if "new selectors, which read 6 item(s)" in line)
+    pasted = tomllib.loads("\n".join(line.strip() for line in lines[start + 1:start + 5]))
+    assert pasted["item_selector"] == "li.hentry"
+
+    # the fallback's fetches were captured: reprocess rebuilds the items offline, no duplicates
+    import duckdb
+
+    con = duckdb.connect(str(cli.home / "warehouse.duckdb"))
+    con.execute("DELETE FROM items")
+    con.close()
+    assert cli("reprocess", env=env).returncode == 0
+    assert query_json(cli, "select count(*) as n from items") == [{"n": 6}]
+
+    fixed = {k: v for k, v in entry.items() if not k.endswith("_selector")} | pasted
+    catalog.write_text(dump_catalog(sources_from_data({"source": [fixed]})), encoding="utf-8")
+    after = cli("collect", env=env)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert "hub-news: 6 found, 0 new" in after.stdout
+    assert query_json(cli, "select count(*) as n from items") == [{"n": 6}]
+    assert query_json(cli, "select state from source_health") == [{"state": "ok"}]

@@ -109,7 +109,9 @@ def captured_runs(con, only: list[str] | None = None) -> list[CapturedRun]:
     for run_id, source_id, role, requested, final, content_type, capture, started_at in con.execute(
             statement("captured_fetches"), {"only": only}).fetchall():
         group = groups.setdefault((run_id, source_id), {"start": None, "captured": []})
-        if role in ("primary", "listing") and group["start"] is None:
+        # The source's own URL: the "primary" a fallback replaced, else the listing. (A replay that
+        # started at the fallback's URL would read a feed with the page's selectors.)
+        if role == "primary" or role == "listing" and group["start"] is None:
             group["start"] = requested
         if capture is not None:
             group["captured"].append(Captured(requested, final, content_type, capture, started_at))
@@ -118,7 +120,7 @@ def captured_runs(con, only: list[str] | None = None) -> list[CapturedRun]:
 
 
 class CaptureRetriever:
-    """The `Retriever` of sources.pipeline for `reprocess`: answers each request with the body
+    """The `Retriever` (sources.kinds) for `reprocess`: answers each request with the body
     captured for that URL in one run, offline; a URL the run did not capture is an error."""
 
     def __init__(self, home: Path, source_id: str, captured: list[Captured]):

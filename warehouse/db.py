@@ -65,10 +65,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
     )
-    current = schema_version(con)
+    # Every migration not yet recorded, in order: numbers are handed out ahead of time, so 004 may
+    # arrive after 006 has been applied and must still run.
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
     for version, name, sql in migrations():
-        if version <= current:
+        if version in done:
             continue
         con.execute("BEGIN TRANSACTION")
         try:

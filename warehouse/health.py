@@ -49,6 +49,7 @@ class SourceOutcome:
     permanent_redirect: str | None
     disable_reason: str | None
     next_check_at: datetime
+    served_by: str | None = None  # a fallback served the items: how ("fallback: announced feed …")
 
 
 def next_check(now: datetime, *, ok: bool, failures_before: int) -> datetime:
@@ -59,28 +60,35 @@ def next_check(now: datetime, *, ok: bool, failures_before: int) -> datetime:
     return now + min(delay, BACKOFF_CAP)
 
 
-def outcome(fetched: Fetched, *, error: str | None, items_new: int, failures_before: int) -> SourceOutcome:
+def outcome(fetched: Fetched, *, error: str | None, items_new: int, failures_before: int,
+            served_by: str | None = None, primary_error: str | None = None) -> SourceOutcome:
     """The health update for one attempt. `error` is the fetch or parse error, if any.
 
     Validators are stored only when the body was fetched AND parsed: after a parse failure the
     next run must download the page again rather than get a 304 for a page it never understood.
+
+    A source served by a fallback (`served_by`) is not failing — its items arrived, it is checked
+    again on the usual schedule — but its own way's error stays in `error` for staff, and what
+    `fetched` (the fallback's fetch) says about validators or redirects is not the source's.
     """
     ok = error is None
     disable = None
-    if fetched.http_status == 410:
+    if fetched.http_status == 410 and not served_by:
         disable = f"HTTP 410 Gone at {fetched.url} on {fetched.fetched_at:%Y-%m-%d}"
+    own = not served_by
     return SourceOutcome(
         source_id=fetched.source_id,
         started_at=fetched.fetched_at,
         ok=ok,
-        error=error,
+        error=error if not ok else primary_error,
         items_new=items_new,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
-        store_validators=ok and fetched.status == "ok",
-        permanent_redirect=fetched.permanent_redirect if fetched.status in ("ok", "not_modified") else None,
+        store_validators=own and ok and fetched.status == "ok",
+        permanent_redirect=fetched.permanent_redirect if own and fetched.status in ("ok", "not_modified") else None,
         disable_reason=disable,
         next_check_at=next_check(fetched.fetched_at, ok=ok, failures_before=failures_before),
+        served_by=served_by if ok else None,
     )
 
 
@@ -148,7 +156,7 @@ _OUTCOME_SCHEMA = pa.schema([
     ("source_id", pa.string()), ("started_at", pa.timestamp("us", tz="UTC")), ("ok", pa.bool_()),
     ("error", pa.string()), ("items_new", pa.int32()), ("etag", pa.string()), ("last_modified", pa.string()),
     ("store_validators", pa.bool_()), ("permanent_redirect", pa.string()), ("disable_reason", pa.string()),
-    ("next_check_at", pa.timestamp("us", tz="UTC")),
+    ("next_check_at", pa.timestamp("us", tz="UTC")), ("served_by", pa.string()),
 ])
 
 
@@ -162,7 +170,8 @@ class SourceLine:
     found: int = 0
     new: int = 0
     error: str | None = None
-    served_by: str | None = None
+    served_by: str | None = None  # "fallback: …" when the source's own way failed (why: primary_error)
+    primary_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,11 +198,17 @@ def record_results(con: duckdb.DuckDBPyConnection, run_id: str, results: list[So
         status = "error" if r.error else r.fetched.status
         rows.append(_fetch_row(run_id, r.listing, status=status, error=r.error, items_found=len(r.announcements),
                                items_new=new))
-        rows.extend(_fetch_row(run_id, a, status=a.fetched.status, error=a.fetched.error, items_found=0, items_new=0)
-                    for a in r.others)
+        for a in r.others:
+            # what a fallback replaced failed, even when its page loaded (the selectors found nothing)
+            failed = a.role == "primary" and r.primary_error is not None
+            rows.append(_fetch_row(run_id, a, status="error" if failed else a.fetched.status,
+                                   error=r.primary_error if failed else a.fetched.error, items_found=0, items_new=0))
         outcomes.append(outcome(r.fetched, error=r.error, items_new=new,
-                                failures_before=states[r.source.id].consecutive_failures))
-        lines.append(SourceLine(r.source.id, r.fetched.url, status, len(r.announcements), new, r.error, r.served_by))
+                                failures_before=states[r.source.id].consecutive_failures,
+                                served_by=r.served_by, primary_error=r.primary_error))
+        url = r.source.url if r.served_by else r.fetched.url
+        lines.append(SourceLine(r.source.id, url, status, len(r.announcements), new, r.error, r.served_by,
+                                r.primary_error))
     record(con, rows, outcomes)
     return lines
 

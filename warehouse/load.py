@@ -45,7 +45,7 @@ _ITEM_COLUMNS = [
     ("changed_fields", pa.string()), ("event_date", pa.date32()), ("event_end", pa.date32()),
     ("detail_text", pa.string()), ("eligibility", pa.string()), ("eligibility_region", pa.string()),
     ("eligibility_reason", pa.string()), ("amount_max", pa.float64()), ("amount_currency", pa.string()),
-    ("themes", pa.list_(pa.string())), ("headline_ja", pa.string()),
+    ("themes", pa.list_(pa.string())), ("headline_ja", pa.string()), ("served_by", pa.string()),
 ]
 _ITEM_SCHEMA = pa.schema(_ITEM_COLUMNS)
 
@@ -107,7 +107,7 @@ def _row(a: Announcement, item_id: str, seen_at: datetime, tkey: str, version: s
         "event_date": a.event_date, "event_end": a.event_end, "detail_text": a.detail_text,
         "eligibility": a.eligibility, "eligibility_region": a.eligibility_region,
         "eligibility_reason": a.eligibility_reason, "amount_max": a.amount_max, "amount_currency": a.amount_currency,
-        "themes": list(a.themes), "headline_ja": a.headline_ja,
+        "themes": list(a.themes), "headline_ja": a.headline_ja, "served_by": a.served_by,
     }
 
 

@@ -4,7 +4,9 @@ UPDATE sources SET
     consecutive_failures = CASE WHEN o.ok THEN 0 ELSE sources.consecutive_failures + 1 END,
     last_success_at = CASE WHEN o.ok THEN o.started_at ELSE sources.last_success_at END,
     last_new_item_at = CASE WHEN o.items_new > 0 THEN o.started_at ELSE sources.last_new_item_at END,
-    last_error = CASE WHEN o.ok THEN NULL ELSE o.error END,
+    -- a source served by a fallback keeps its own way's error: the alarm stays visible
+    last_error = o.error,
+    served_by = o.served_by,
     next_check_at = o.next_check_at,
     etag = CASE WHEN o.store_validators THEN o.etag ELSE sources.etag END,
     last_modified = CASE WHEN o.store_validators THEN o.last_modified ELSE sources.last_modified END,
