@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from spacedigest.flows.settings import Settings
-from spacedigest.warehouse import db, deliveries, health, records
+from spacedigest.warehouse import db, deliveries, health, journal, ledger, records
 
 
 @dataclass
@@ -29,7 +29,19 @@ class SendReport:
     skipped: int = 0  # already delivered
     rejected: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # temporary: retried by the next send
+    busy: list[str] = field(default_factory=list)  # being sent right now by another send
+    missing: list[str] = field(default_factory=list)  # settings every mail must show, unset
     dry_run: bool = False
+    kind: str = "weekly"
+
+
+class MissingSettingsError(Exception):
+    """Mail must not go out without the sender's legal details (特定電子メール法)."""
+
+
+def missing_settings_message(missing: list[str]) -> str:
+    return ("not sending: every mail must show the sender's name, postal address, contact address and an "
+            "opt-out link members can reach (特定電子メール法); set " + ", ".join(missing))
 
 
 def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[str, ...] = ("ja", "en"),
@@ -67,52 +79,87 @@ REPORT_LINKS = {"archive": "site/index.html", "calendar": "site/calendar.ics", "
 
 
 def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool = False,
-                now: datetime | None = None) -> SendReport:
-    """Deliver a digest to active subscribers not yet served; a row only after the server accepted."""
+                now: datetime | None = None, kind: str = "weekly") -> SendReport:
+    """Deliver a digest (or a daily alert) to the subscribers receiving it, each exactly once: every
+    message is claimed in the delivery ledger just before it goes out (warehouse.ledger), so sends
+    running at the same time share the work and a killed one leaves nothing sent twice."""
+    from dataclasses import replace
+
     from spacedigest.reports import deliver, digest as dg
-    from spacedigest.reports.mailing import digest_messages
+    from spacedigest.reports.mailing import alert_recipients, digest_messages
 
     now = now or datetime.now(timezone.utc)
-    deliveries.load_journals(settings.home, settings.outbox_dir)  # a previous send killed half-way
-    with db.writer(settings.home, publish_copy=False) as con:
-        record = records.find_digest(con, label)
+    with db.writer(settings.home, publish_copy=False) as con:  # web changes are applied first
+        ledger.move_results(con, settings.home)  # a previous send's answers, also one killed half-way
+        record = records.find_digest(con, label, kind)
         if record is None:
-            raise LookupError(f"no digest {label or 'yet'}: run `spacedigest digest` first")
+            raise LookupError(f"no {'daily alert' if kind == 'alert' else 'digest'} {label or 'yet'}: "
+                              f"run `spacedigest {'alert' if kind == 'alert' else 'digest'}` first")
         done = deliveries.delivered_ids(con, record.id)
-        subscribers = records.list_subscribers(con)
+        subscribers = [sub for sub in records.list_subscribers(con) if sub.receiving]
         candidates = dg.refresh_status(records.digest_candidates(con, record.window_start, record.window_end),
                                        dg.jst_date(record.window_end))
-    report = SendReport(label=record.label, dry_run=dry_run)
+    report = SendReport(label=record.label, dry_run=dry_run, kind=kind, missing=settings.legal_missing())
     window = dg.Window(record.window_start, record.window_end, record.label)
+    if kind == "alert":
+        subscribers = alert_recipients(subscribers, candidates, window)
     pending = [sub for sub in subscribers if sub.id not in done]
     report.skipped = len(subscribers) - len(pending)
 
-    def messages(eight_bit=lambda: False):
-        return digest_messages(pending, candidates, window, sender=settings.sender, site_url=settings.site_url,
-                               unsubscribe_base=settings.unsubscribe_base, now=now, eight_bit=eight_bit)
+    def messages(receivers, eight_bit=lambda: False):
+        return digest_messages(receivers, candidates, window, sender=settings.sender, site_url=settings.site_url,
+                               legal=settings.legal, alert=kind == "alert", now=now, eight_bit=eight_bit)
 
     if dry_run:
-        report.sent = sum(1 for _ in messages())
+        report.sent = sum(1 for _ in messages(replace(sub, token="dry-run") for sub in pending))
         return report
+    if report.missing and pending:
+        raise MissingSettingsError(missing_settings_message(report.missing))
 
     with deliver.transport_for(settings.smtp_url, settings.outbox_dir) as transport, \
-            deliveries.Journal(settings.outbox_dir, record.id) as journal:
+            ledger.Claims(settings.home, record.id) as claims:
+        already = claims.done()
+        report.skipped += sum(1 for sub in pending if sub.id in already)
+
         def on_result(result) -> None:
             if result.ok or result.permanent:
-                journal.record(result.subscriber.id, sent=result.ok, message_id=result.message_id, error=result.error)
+                claims.finish(result.subscriber, sent=result.ok, message_id=result.message_id, error=result.error)
+            else:  # temporary: the claim is given back, so the next send retries it
+                claims.release(result.subscriber)
             if result.ok:
                 report.sent += 1
             elif result.permanent:
                 report.rejected.append(f"{result.subscriber.email}: {result.error}")
-            else:  # temporary: no row, so the next send retries it
+            else:
                 report.failed.append(f"{result.subscriber.email}: {result.error}")
 
-        deliver.deliver_all(messages(eight_bit=transport.accepts_8bitmime), transport, on_result)
+        receivers = claims.claimed(sub for sub in pending if sub.id not in already)
+        deliver.deliver_all(messages(receivers, eight_bit=transport.accepts_8bitmime), transport, on_result)
+        report.busy = claims.busy
     status = "partial" if report.failed or report.rejected else "ok"
-    deliveries.load_journals(settings.home, settings.outbox_dir, run=(
-        "send", now, status, f"{report.label}: sent {report.sent}, rejected {len(report.rejected)}, "
-                             f"failed {len(report.failed)}"))
+    with db.writer(settings.home) as con:
+        ledger.move_results(con, settings.home)
+        records.log_run(con, "send" if kind == "weekly" else "alert", now, status=status,
+                        message=f"{report.label}: sent {report.sent}, rejected {len(report.rejected)}, "
+                                f"failed {len(report.failed)}, sent by another send {len(report.busy)}")
+    journal.prune(settings.home, now=now)
     return report
+
+
+def build_alert(settings: Settings, *, now: datetime | None = None) -> DigestReport:
+    """The daily alert: calls first seen since the previous alert (first time: the last day) that a
+    Japanese company may apply to. Recorded like a digest (kind 'alert'); no files."""
+    from spacedigest.reports import digest as dg
+
+    now = now or datetime.now(timezone.utc)
+    with db.writer(settings.home) as con:
+        window = dg.alert_window(records.previous_cutoff(con, "alert"), now)
+        candidates = dg.refresh_status(records.digest_candidates(con, window.start, window.end), dg.jst_date(window.end))
+        items = dg.select_items(candidates, window, eligible_only=True)
+        digest_id = records.record_digest(con, label=window.label, start=window.start, end=window.end,
+                                          created_at=now, item_count=len(items), paths={}, kind="alert")
+        records.log_run(con, "alert-build", now, status="ok", message=f"{window.label}: {len(items)} calls")
+    return DigestReport(window.label, digest_id, len(items), {}, window.start, window.end)
 
 
 def digest_of_this_week(settings: Settings, now: datetime) -> str | None:

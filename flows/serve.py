@@ -9,8 +9,7 @@ import os
 from prefect import serve as prefect_serve
 from prefect.schedules import Cron
 
-from spacedigest.flows.collect import collect_flow
-from spacedigest.flows.weekly import weekly_flow
+from spacedigest.flows.weekly import daily_flow, weekly_flow
 
 TIMEZONE = "Asia/Tokyo"
 WEEKLY_DEPLOYMENT = "weekly-digest"
@@ -25,10 +24,11 @@ def deployments(weekly_cron: str, collect_cron: str):
         description="Collect, build the weekly digest (Japanese first) and mail it to subscribers.",
         tags=["spacedigest"],
     )
-    collect = collect_flow.to_deployment(
+    collect = daily_flow.to_deployment(
         name=COLLECT_DEPLOYMENT, schedules=[Cron(collect_cron, timezone=TIMEZONE)], concurrency_limit=1,
         parameters={"due_only": True},
-        description="Fetch the sources that are due (failing ones back off) and load the warehouse.",
+        description="Fetch the sources that are due (failing ones back off), load the warehouse, and mail the "
+                    "daily alert of new calls open to Japan to those who asked for it.",
         tags=["spacedigest"],
     )
     return weekly, collect
@@ -45,7 +45,7 @@ def serve(*, weekly_cron: str, collect_cron: str, once: bool = False) -> None:
         for deployment in (weekly, collect):
             deployment.apply()
         print(f"serve: registered {weekly_flow.name}/{WEEKLY_DEPLOYMENT} ({weekly_cron}, {TIMEZONE}) and "
-              f"{collect_flow.name}/{COLLECT_DEPLOYMENT} ({collect_cron}, {TIMEZONE})")
+              f"{daily_flow.name}/{COLLECT_DEPLOYMENT} ({collect_cron}, {TIMEZONE})")
         return
     print(f"serve: running {WEEKLY_DEPLOYMENT} ({weekly_cron}) and {COLLECT_DEPLOYMENT} ({collect_cron}), "
           f"{TIMEZONE}; Ctrl-C to stop")

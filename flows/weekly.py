@@ -1,4 +1,5 @@
-"""The weekly flow (what the schedule runs): collect -> digest -> send. Wiring only."""
+"""The scheduled flows, wiring only: weekly (collect -> digest -> send) and daily (collect -> the
+short alert of new calls open to Japan, to those who asked for it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,16 +21,32 @@ class WeeklyReport:
     skipped_reason: str | None = None
 
 
+def _worth_retrying(task, task_run, state) -> bool:
+    """Missing legal settings do not fix themselves in a minute: no retry."""
+    try:
+        state.result()
+    except jobs.MissingSettingsError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
 # Retries cover passing trouble (the warehouse busy with another run, a full disk freed). Sending
-# again is safe: deliveries already accepted are journaled and never repeated.
+# again is safe: every message is claimed in the delivery ledger and never sent twice.
 @task(name="digest", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
 def digest_task(settings: Settings) -> jobs.DigestReport:
     return jobs.build_digest(settings)
 
 
-@task(name="send", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=60)
-def send_task(settings: Settings, label: str) -> jobs.SendReport:
-    return jobs.send_digest(settings, label=label)
+@task(name="send", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=60, retry_condition_fn=_worth_retrying)
+def send_task(settings: Settings, label: str, kind: str = "weekly") -> jobs.SendReport:
+    return jobs.send_digest(settings, label=label, kind=kind)
+
+
+@task(name="alert", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
+def alert_task(settings: Settings) -> jobs.DigestReport:
+    return jobs.build_alert(settings)
 
 
 @flow(name="weekly", log_prints=False)
@@ -43,3 +60,20 @@ def weekly_flow() -> WeeklyReport:
         return WeeklyReport(collected, None, None, f"this week's digest {already} was already built")
     digest = digest_task(settings)
     return WeeklyReport(collected, digest, send_task(settings, digest.label))
+
+
+@dataclass
+class DailyReport:
+    collect: CollectReport
+    alert: jobs.DigestReport
+    send: jobs.SendReport
+
+
+@flow(name="daily", log_prints=False)
+def daily_flow(due_only: bool = True) -> DailyReport:
+    """The daily collect, then the short alert of new calls a Japanese company may apply to, sent to
+    the subscribers who asked for it (and only when they have one)."""
+    collected = collect_flow(due_only=due_only)
+    settings = load_settings()
+    alert = alert_task(settings)
+    return DailyReport(collected, alert, send_task(settings, alert.label, kind="alert"))

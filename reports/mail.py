@@ -289,3 +289,18 @@ def build_message(*, subscriber: Subscriber, subject: str, text: str, html: str,
         msg.attach(part)
     _assert_single_line_headers(msg)
     return msg
+
+
+def build_notice(*, to: str, subject: str, text: str, sender: str, now: datetime) -> EmailMessage:
+    """A plain-text message to one address (a confirmation mail, the staff report); both addresses
+    validated, the subject kept to one line: nothing that came from outside can add a header."""
+    from_address = parse_sender(sender)
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = str(from_address)
+    msg["To"] = normalize_email(to)
+    msg["Subject"] = _header_text(subject, SUBJECT_MAX)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid(domain=from_address.domain or None)
+    msg.set_content(_encodable(text), charset="utf-8", cte=_transfer_encoding(_encodable(text)))
+    _assert_single_line_headers(msg)
+    return msg

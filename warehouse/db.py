@@ -5,7 +5,9 @@ So the pipeline keeps two files under $SPACEDIGEST_HOME:
 
 - `warehouse.duckdb` — written only by spacedigest, inside `writer()`, and only while loading;
   an exclusive lock file serialises our own writers (a run waits for another, never collides);
-- `staff/warehouse.duckdb` — a read-only copy published after every write. Staff and
+- `staff/warehouse.duckdb` — a read-only copy published after every write.
+  (Changes members make on the web wait in the journal beside them, `journal.sqlite`, and every
+  writer applies them first: see warehouse/journal.py.) Staff and
   `spacedigest query` use it. It is replaced by an atomic rename, so a staff session that keeps
   it open keeps reading the previous version and never blocks (or is broken by) a run.
 """
@@ -126,6 +128,10 @@ def writer(home: Path, *, wait_s: float = 600.0, publish_copy: bool = True) -> I
             raise WarehouseError(f"cannot open {path} for writing: {_one_line(exc)}") from exc
         try:
             migrate(con)
+            # What members did on the web comes first: whatever this writer does next sees it.
+            from spacedigest.warehouse.journal import apply_changes
+
+            apply_changes(con, home)
             yield con
             con.execute("CHECKPOINT")
         except duckdb.IOException as exc:
