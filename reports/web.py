@@ -121,7 +121,6 @@ class WebApp:
         self.settings = settings
         self.home = Path(settings.home)
         self.base = urlsplit(settings.site_url).path or "/"  # the app's path behind the reverse proxy
-        self.secure_cookie = settings.site_url.lower().startswith("https:")
         self.signer = URLSafeTimedSerializer(secret_key(self.home), salt="spacedigest-csrf")
         self.organisations = organisations if organisations is not None else _catalog_organisations(settings)
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
@@ -167,10 +166,10 @@ class WebApp:
             cookie = fresh = secrets.token_urlsafe(24)
         return self.signer.dumps(cookie), fresh
 
-    def with_cookie(self, response: Response, fresh: str | None) -> Response:
-        if fresh:
-            response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict", secure=self.secure_cookie,
-                                path=self.base)
+    def with_cookie(self, request: Request, response: Response, fresh: str | None) -> Response:
+        if fresh:  # Secure when the browser came by https (behind the proxy: X-Forwarded-Proto)
+            response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict",
+                                secure=request.url.scheme == "https", path=self.base)
         return response
 
     def check_csrf(self, request: Request, form: FormData, lang: str) -> None:
@@ -212,7 +211,7 @@ class WebApp:
             if current is None or not current.active:
                 return self.message(request, lang, "unsubscribed_title", "unsubscribed", link=self._resubscribe(lang))
             csrf, fresh = self.csrf_for(request)
-            return self.with_cookie(self.page(
+            return self.with_cookie(request, self.page(
                 request, "web_button.html.j2", lang, w["unsubscribe_title"], csrf=csrf,
                 intro=w["unsubscribe_intro"].format(email=email), button=w["unsubscribe_button"],
                 action=f"{self.base}unsubscribe?{urlencode({'token': raw, 'lang': lang})}",
@@ -251,7 +250,7 @@ class WebApp:
         status = 400 if errors else 200
         w = strings(lang)["web"]
         csrf, fresh = self.csrf_for(request)
-        return self.with_cookie(self.page(
+        return self.with_cookie(request, self.page(
             request, "web_preferences.html.j2", lang, w["preferences_title"], status=status, csrf=csrf,
             intro=w["preferences_intro"].format(email=email), form=shown, errors=errors, saved=saved, token=raw,
             unsubscribe_url=f"{self.base}unsubscribe?{urlencode({'token': raw})}", **self._choices(lang)), fresh)
@@ -309,7 +308,7 @@ class WebApp:
             if row["used_at"] or (row["expires_at"] and row["expires_at"] <= _now()):
                 raise expired
             csrf, fresh = self.csrf_for(request)
-            return self.with_cookie(self.page(
+            return self.with_cookie(request, self.page(
                 request, "web_button.html.j2", lang, w["confirm_title"], csrf=csrf, intro=w["confirm_intro"],
                 button=w["confirm_button"], action=f"{self.base}confirm?lang={lang}", hidden=[("token", raw)]), fresh)
         self.check_csrf(request, form, lang)
@@ -347,7 +346,7 @@ class WebApp:
     def _subscribe_page(self, request: Request, lang: str, form: Form, *, errors=(), status: int = 200) -> Response:
         w = strings(lang)["web"]
         csrf, fresh = self.csrf_for(request)
-        return self.with_cookie(self.page(
+        return self.with_cookie(request, self.page(
             request, "web_subscribe.html.j2", lang, w["subscribe_title"], status=status, csrf=csrf, form=form,
             errors=list(errors), consent=w["consent"], consent_version=w["consent_version"], **self._choices(lang)),
             fresh)

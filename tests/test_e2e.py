@@ -159,7 +159,7 @@ def test_run_delivers_each_subscriber_once_in_their_language(cli, http_server, s
     env = {"SPACEDIGEST_SOURCES": str(catalog), "SPACEDIGEST_FROM": "Digest <digest@spacedigest.example>",
            "SPACEDIGEST_SMTP_URL": f"smtp://127.0.0.1:{controller.port}"}
 
-    imported = cli("subscribers", "import", str(people), env=env)
+    imported = cli("subscribers", "import", str(people), "--consent", "名刺交換（書面同意）2026-11", env=env)
     assert imported.returncode == 0, imported.stdout + imported.stderr
     run = cli("run", env=env)
     assert run.returncode == 0, run.stdout + run.stderr
