@@ -87,7 +87,8 @@ def cli(tmp_path, prefect_api):
 
 class MailBox:
     """An aiosmtpd handler that keeps every accepted message; `delay` seconds per message (to make
-    sends overlap) and `on_mail(n)` called at each MAIL FROM (n: messages accepted so far)."""
+    sends overlap) and `on_mail(n, peer)` called at each MAIL FROM (n: messages accepted so far;
+    peer: the client's (host, port))."""
 
     def __init__(self, delay: float = 0.0):
         self.messages: list[tuple[list[str], bytes]] = []
@@ -96,7 +97,7 @@ class MailBox:
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.on_mail is not None:
-            self.on_mail(len(self.messages))
+            self.on_mail(len(self.messages), session.peer)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"

@@ -14,6 +14,7 @@ written (the time it takes to commit one row) sends that message again; the safe
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -48,14 +49,15 @@ def _process_start(pid: int) -> str | None:
 
 
 def owner_id() -> str:
+    """host/pid/process start/nonce: each send its own owner, also two in one process."""
     pid = os.getpid()
-    return f"{socket.gethostname()}/{pid}/{_process_start(pid)}"
+    return f"{socket.gethostname()}/{pid}/{_process_start(pid)}/{secrets.token_hex(4)}"
 
 
 def owner_is_gone(owner: str) -> bool:
     """True only when the owner ran on this machine and its process no longer exists."""
     try:
-        host, pid, started = owner.rsplit("/", 2)
+        host, pid, started = owner.split("/")[:3]
         pid_number = int(pid)
     except ValueError:
         return False
@@ -83,7 +85,11 @@ class Claims:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._cm.__exit__(*exc)
+        try:
+            with journal.transaction(self._conn):
+                self._conn.execute(statement("ledger_release_owner"), {"owner": self.owner})
+        finally:
+            self._cm.__exit__(*exc)
 
     def _expire_gone_owners(self) -> None:
         for (owner,) in self._conn.execute(statement("ledger_claim_owners")).fetchall():
