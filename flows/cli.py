@@ -280,7 +280,12 @@ def cmd_web(args, settings: Settings) -> int:
     import uvicorn
 
     from spacedigest.reports.web import create_app
+    from spacedigest.warehouse import db
 
+    if not db.staff_is_current(settings.home):  # the pages read the published copy: give it the schema
+        print("web: preparing the warehouse (waits for a run that holds it)")
+        with db.writer(settings.home):
+            pass
     host = args.host or settings.web_host
     port = args.port or settings.web_port
     app = create_app(settings)

@@ -205,10 +205,18 @@ def staff_health_report(settings: Settings, *, now: datetime | None = None) -> H
 
 
 def ensure_warehouse(settings: Settings) -> None:
-    """A first query on a new data folder finds the schema and the catalog's sources."""
+    """A first query on a new data folder finds the schema and the catalog's sources; a query finds
+    the changes members made on the web, unless a run holds the warehouse right now (it applies
+    and publishes them itself)."""
     from spacedigest.sources.catalog import load_catalog
 
     if db.staff_path(settings.home).exists():
+        if journal.staff_copy_behind(settings.home):
+            try:
+                with db.writer(settings.home, wait_s=0):  # applies the journal, publishes the copy
+                    pass
+            except db.WarehouseError:
+                pass
         return
     with db.writer(settings.home) as con:
         health.sync_sources(con, load_catalog(settings.sources), now=datetime.now(timezone.utc))

@@ -59,9 +59,11 @@ class WebProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         exe = Path(sys.executable).with_name("spacedigest")
-        self.log = open(Path(env["SPACEDIGEST_HOME"]).parent / f"web-{self.port}.log", "w+")
-        self.proc = subprocess.Popen([str(exe), "web"], env={**os.environ, **env, "SPACEDIGEST_WEB_PORT": str(self.port)},
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.log_path = Path(env["SPACEDIGEST_HOME"]).parent / f"web-{self.port}.log"
+        self.log = open(self.log_path, "w")
+        env = {**os.environ, **env, "SPACEDIGEST_WEB_PORT": str(self.port)}
+        env.setdefault("SPACEDIGEST_SITE_URL", self.url + "/")  # mail links point at this app
+        self.proc = subprocess.Popen([str(exe), "web"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def __enter__(self) -> "WebProcess":
         wait_for_port(self.port)
@@ -73,8 +75,7 @@ class WebProcess:
         self.proc.wait(timeout=10)
 
     def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read()
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def __exit__(self, *exc) -> None:
         self.kill()

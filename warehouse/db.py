@@ -159,6 +159,21 @@ def publish(home: Path) -> Path:
         raise WarehouseError(f"cannot publish the staff copy: {exc}") from exc
 
 
+def staff_is_current(home: Path) -> bool:
+    """The staff copy exists and has every migration (the web app reads it)."""
+    path = staff_path(home)
+    if not path.exists():
+        return False
+    try:
+        con = _connect(path, read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        return schema_version(con) >= max(version for version, _, _ in migrations())
+    finally:
+        con.close()
+
+
 @contextmanager
 def reader(home: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection on the staff copy (created, with the schema, if there is none yet)."""

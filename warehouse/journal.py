@@ -159,6 +159,18 @@ def _consent_of(con, change: dict, data: dict, *, was_active: bool) -> None:
                                method=data.get("method", "web-page"))
 
 
+def staff_copy_behind(home: Path) -> bool:
+    """Whether the journal holds changes the published staff copy does not show yet."""
+    from spacedigest.warehouse import db
+
+    if not journal_path(home).exists() or not db.staff_path(home).exists():
+        return False
+    with connect(home) as conn:
+        last = conn.execute(statement("journal_last_change")).fetchone()[0]
+    with db.reader(home) as con:
+        return last > applied_up_to(con)
+
+
 def subscriber_now(home: Path, email: str) -> Subscriber | None:
     """The subscriber as the next send will see it: the published warehouse copy, with the journaled
     changes it has not applied yet on top (None: not subscribed, never was)."""
