@@ -197,15 +197,18 @@ class WebApp:
             raise Refused(404, "bad_link", lang)
         return legacy
 
+    async def member(self, request: Request):
+        """(form posted, raw token, address, the subscriber as the next send sees it) of a token page."""
+        form = await _form(request) if request.method == "POST" else FormData()
+        raw = request.query_params.get("token") or form.get("token")
+        email = self.email_of(raw, _lang(request))
+        return form, raw, email, journal.subscriber_now(self.home, email)
+
     # --- handlers ---------------------------------------------------------------------------------
 
     async def unsubscribe(self, request: Request) -> Response:
-        lang = _lang(request)
-        form = await _form(request) if request.method == "POST" else FormData()
-        raw = request.query_params.get("token") or form.get("token")
-        email = self.email_of(raw, lang)
-        current = journal.subscriber_now(self.home, email)
-        lang = _lang(request, current.language if current else lang)
+        form, raw, email, current = await self.member(request)
+        lang = _lang(request, current.language if current else "ja")
         w = strings(lang)["web"]
         if request.method == "GET":
             if current is None or not current.active:
@@ -225,11 +228,8 @@ class WebApp:
         return self.message(request, lang, "unsubscribed_title", "unsubscribed", link=self._resubscribe(lang))
 
     async def preferences(self, request: Request) -> Response:
+        form, raw, email, current = await self.member(request)
         lang = _lang(request)
-        form = await _form(request) if request.method == "POST" else FormData()
-        raw = request.query_params.get("token") or form.get("token")
-        email = self.email_of(raw, lang)
-        current = journal.subscriber_now(self.home, email)
         if current is None or not current.active:
             return self.message(request, lang, "not_subscribed_title", "not_subscribed", link=self._resubscribe(lang))
         lang = _lang(request, current.language)

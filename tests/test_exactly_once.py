@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import collections
 import csv
-import fcntl
 import os
 import re
 import signal
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from spacedigest.warehouse import db
 from tests.conftest import LEGAL_ENV
 from tests.webapp import WebProcess, client
 
@@ -149,16 +149,6 @@ def big_feed(now: datetime, n: int) -> bytes:
             f"<link>https://business.esa.int/</link>{items}</channel></rss>").encode()
 
 
-def lock_is_held(home: Path) -> bool:
-    with open(home / "warehouse.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
-
-
 def test_a_web_unsubscribe_during_a_collect_load_survives_a_killed_web_process(
         tmp_path, mail_server, http_server, prefect_api, record_property):
     smtp_url, box = mail_server
@@ -177,7 +167,7 @@ def test_a_web_unsubscribe_during_a_collect_load_survives_a_killed_web_process(
     with WebProcess(env) as web:
         collect = subprocess.Popen([EXE, "collect"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
-        while not (http_server.hits.get("/big.xml") and lock_is_held(home)):  # fetched, now loading
+        while not (http_server.hits.get("/big.xml") and db.writer_busy(home)):  # fetched, now loading
             assert collect.poll() is None and time.monotonic() < deadline, "the collect ended before loading was seen"
             time.sleep(0.005)
         provider = client(web.url)
@@ -185,7 +175,7 @@ def test_a_web_unsubscribe_during_a_collect_load_survives_a_killed_web_process(
         answer = provider.post(f"/unsubscribe?token={token}", content=b"List-Unsubscribe=One-Click",
                                headers={"Content-Type": "application/x-www-form-urlencoded"})
         latency_ms = (time.perf_counter() - started) * 1000
-        still_loading = lock_is_held(home)
+        still_loading = db.writer_busy(home)
         web.kill()  # right after the answer
         assert answer.status_code == 200, answer.text
         assert still_loading, "the load finished before the answer: the test proved nothing (make the feed bigger)"

@@ -159,6 +159,20 @@ def publish(home: Path) -> Path:
         raise WarehouseError(f"cannot publish the staff copy: {exc}") from exc
 
 
+def writer_busy(home: Path) -> bool:
+    """Whether a spacedigest writer holds the warehouse right now (a collect loading, a send starting)."""
+    path = Path(home) / LOCK_FILE
+    if not path.exists():
+        return False
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 def staff_is_current(home: Path) -> bool:
     """The staff copy exists and has every migration (the web app reads it)."""
     path = staff_path(home)

@@ -27,10 +27,11 @@ from typing import Iterator
 import duckdb
 
 from spacedigest.sources.models import Subscriber
-from spacedigest.warehouse.sql import statement, statements
+from spacedigest.warehouse.sql import statement, statements, transaction as sql_transaction
 
 JOURNAL_FILE = "journal.sqlite"
 BUSY_TIMEOUT_S = 30.0
+_READY: set[Path] = set()  # journals this process has set up
 
 
 class JournalError(Exception):
@@ -62,9 +63,11 @@ def connect(home: Path, *, durable: bool = True) -> Iterator[sqlite3.Connection]
     except (OSError, sqlite3.Error) as exc:
         raise JournalError(f"cannot open the journal {path}: {exc}") from None
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-        conn.executescript(statement("journal_schema"))
+        if path not in _READY:  # once per process: WAL is a property of the file, the schema idempotent
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(statement("journal_schema"))
+            _READY.add(path)
         yield conn
     except sqlite3.Error as exc:
         raise JournalError(f"journal {path}: {exc}") from None
@@ -72,16 +75,9 @@ def connect(home: Path, *, durable: bool = True) -> Iterator[sqlite3.Connection]
         conn.close()
 
 
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+def transaction(conn: sqlite3.Connection):
     """BEGIN IMMEDIATE: the write lock is taken at once, so two writers never deadlock on upgrade."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    return sql_transaction(conn, "BEGIN IMMEDIATE")
 
 
 # --- changes made on the web ----------------------------------------------------------------------
@@ -123,8 +119,7 @@ def apply_changes(con: duckdb.DuckDBPyConnection, home: Path, *, now: datetime |
         changes = changes_after(conn, applied_up_to(con))
     if not changes:
         return 0
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with sql_transaction(con):
         for change in changes:
             email, kind, data = change["email"], change["kind"], change["data"]
             current = records.find_subscriber(con, email)
@@ -139,10 +134,6 @@ def apply_changes(con: duckdb.DuckDBPyConnection, home: Path, *, now: datetime |
             con.execute(statement("web_change_insert"), {
                 "id": change["id"], "at": change["at"], "email": email, "kind": kind,
                 "data": json.dumps(data, ensure_ascii=False), "applied_at": now})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(changes)
 
 
