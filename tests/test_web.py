@@ -137,8 +137,10 @@ def test_sign_up_double_opt_in_and_preferences(site):
     assert hanako.active and hanako.frequency == "weekly+daily" and hanako.categories == ["funding", "tender"]
 
     preferences = re.search(r'href="(/preferences\?token=[\w-]+)"', confirmed.text)[1]
+    english = http.get(preferences + "&lang=en")
+    assert title(english.text) == "Preferences" and 'lang="en"' in english.text
     page = http.get(preferences)
-    assert page.status_code == 200 and 'value="funding" checked' in page.text
+    assert page.status_code == 200 and 'value="funding" checked' in page.text and title(page.text) == "配信設定"
     saved = http.post("/preferences", data={**form_fields(page.text), "language": "en", "eligible_only": "yes",
                                             "frequency": "weekly", "paused": "yes"})
     assert saved.status_code == 200 and 'id="saved"' in saved.text
