@@ -178,6 +178,14 @@ def cmd_run(args, settings: Settings) -> int:
     print_collect(report.collect)
     if report.skipped_reason:
         print(f"digest: skipped, {report.skipped_reason}")
+    elif report.review:
+        from spacedigest.reports.render import format_datetime_jst
+
+        print_digest(report.digest)
+        print(f"review: members get {report.review.label} at {format_datetime_jst(report.review.release_at, 'en')}"
+              f" unless staff run `spacedigest hold`; preview "
+              + (f"mailed to {report.review.mailed_to}" if report.review.mailed_to else
+                 "not mailed (no SPACEDIGEST_STAFF_EMAIL): read it under reports/"))
     else:
         print_digest(report.digest)
         print_send(report.send)
@@ -226,8 +234,31 @@ def cmd_digest(args, settings: Settings) -> int:
 
     _check_week(args.week)
     langs = (args.lang,) if args.lang else ("ja", "en")
-    print_digest(jobs.build_digest(settings, week=args.week, langs=langs))
+    print_digest(jobs.build_digest(settings, week=args.week, langs=langs, exclude=tuple(args.exclude or ())))
     return EXIT_OK
+
+
+def cmd_hold(args, settings: Settings) -> int:
+    from spacedigest.flows import jobs
+    from spacedigest.reports.digest import week_window
+
+    _check_week(args.week)
+    label, held = jobs.hold(settings, label=week_window(args.week).label if args.week else None,
+                            release=args.release)
+    print(f"hold: digest {label} " + ("held: no member gets it until `spacedigest hold --release`" if held
+                                      else "released: the next pickup (within the hour) sends it"))
+    return EXIT_OK
+
+
+def cmd_release(args, settings: Settings) -> int:
+    from spacedigest.flows import jobs
+
+    reports = jobs.release_due(settings)
+    for report in reports:
+        print_send(report)
+    if not reports:
+        print("release: no reviewed digest is due")
+    return EXIT_PARTIAL if any(r.failed for r in reports) else EXIT_OK
 
 
 def print_digest(report) -> None:
@@ -532,6 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("digest", help="build the digest (Markdown, HTML, text) and record it")
     d.add_argument("--week", metavar="YYYY-Www", help="re-render that ISO week (Asia/Tokyo)")
     d.add_argument("--lang", choices=["ja", "en"], help="only this language (default: both)")
+    d.add_argument("--exclude", action="append", metavar="ITEM_ID",
+                   help="re-render the latest digest (or --week's) without this item, in files and mails (repeatable)")
     d.set_defaults(handler=cmd_digest)
 
     s = sub.add_parser("send", help="deliver a digest to active subscribers (never twice)")
@@ -547,6 +580,14 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--host", help="listen address (default SPACEDIGEST_WEB_HOST or 127.0.0.1)")
     w.add_argument("--port", type=int, help="port (default SPACEDIGEST_WEB_PORT or 8080)")
     w.set_defaults(handler=cmd_web)
+
+    h = sub.add_parser("hold", help="staff review: keep the latest digest from members (--release lets it go)")
+    h.add_argument("--week", metavar="YYYY-Www", help="that week's digest (default: the latest)")
+    h.add_argument("--release", action="store_true", help="let it go: the next pickup sends it")
+    h.set_defaults(handler=cmd_hold)
+
+    rl = sub.add_parser("release", help="send reviewed digests whose time has come (what the hourly schedule runs)")
+    rl.set_defaults(handler=cmd_release)
 
     r = sub.add_parser("run", help="the main job: collect, digest, send")
     r.set_defaults(handler=cmd_run)

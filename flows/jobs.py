@@ -5,7 +5,7 @@ Plain functions, so the CLI can call them without Prefect; `flows.weekly` wraps 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from spacedigest.flows.settings import Settings
@@ -44,16 +44,35 @@ def missing_settings_message(missing: list[str]) -> str:
             "opt-out link members can reach (特定電子メール法); set " + ", ".join(missing))
 
 
+class HeldError(Exception):
+    """Staff hold this digest (`spacedigest hold`)."""
+
+
 def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[str, ...] = ("ja", "en"),
-                 now: datetime | None = None) -> DigestReport:
-    """Select, render (md/html/txt per language), write the files and the archive, record the digest."""
+                 now: datetime | None = None, exclude: tuple[str, ...] = ()) -> DigestReport:
+    """Select, render (md/html/txt per language), write the files and the archive, record the digest.
+    `exclude`: re-render the latest digest (or that week's) without these items (they stay out of
+    its mails too)."""
     from spacedigest.reports import archive, digest as dg, render
 
     now = now or datetime.now(timezone.utc)
     with db.writer(settings.home) as con:
-        window = dg.week_window(week) if week else dg.window_since(records.previous_cutoff(con), now)
+        excluded: list[str] = []
+        if exclude:
+            record = records.find_digest(con, dg.week_window(week).label if week else None)
+            if record is None:
+                raise LookupError("no digest yet to take an item out of: run `spacedigest digest` first")
+            window = dg.Window(record.window_start, record.window_end, record.label)
+            excluded = sorted(set(record.excluded) | set(exclude))
+        else:
+            window = dg.week_window(week) if week else dg.window_since(records.previous_cutoff(con), now)
         candidates = dg.refresh_status(records.digest_candidates(con, window.start, window.end), dg.jst_date(window.end))
-        items = dg.select_items(candidates, window)
+        chosen = dg.select_items(candidates, window)
+        unknown = sorted(set(exclude) - {item.id for item in chosen})
+        if unknown:
+            raise LookupError(f"no item {', '.join(unknown)} in digest {window.label} "
+                              f"(its items: spacedigest query \"select id, title from items ...\")")
+        items = dg.without(chosen, excluded)
         paths: dict[str, dict[str, str]] = {}
         site_entries = []
         for lang in langs:
@@ -63,7 +82,7 @@ def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[st
             paths[lang] = {fmt: str(p) for fmt, p in written.items()}
             site_entries.append(archive.site_entry(digest))
         digest_id = records.record_digest(con, label=window.label, start=window.start, end=window.end,
-                                          created_at=now, item_count=len(items), paths=paths)
+                                          created_at=now, item_count=len(items), paths=paths, excluded=excluded)
         records.log_run(con, "digest", now, status="ok", message=f"{window.label}: {len(items)} items")
     site = settings.reports_dir / "site"
     archive.write_site(site, site_entries)
@@ -95,10 +114,12 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
         if record is None:
             raise LookupError(f"no {'daily alert' if kind == 'alert' else 'digest'} {label or 'yet'}: "
                               f"run `spacedigest {'alert' if kind == 'alert' else 'digest'}` first")
+        if record.held and not dry_run:
+            raise HeldError(f"digest {record.label} is held by staff: `spacedigest hold --release` lets it go")
         done = deliveries.delivered_ids(con, record.id)
         subscribers = [sub for sub in records.list_subscribers(con) if sub.receiving]
-        candidates = dg.refresh_status(records.digest_candidates(con, record.window_start, record.window_end),
-                                       dg.jst_date(record.window_end))
+        candidates = dg.without(dg.refresh_status(records.digest_candidates(con, record.window_start, record.window_end),
+                                                  dg.jst_date(record.window_end)), record.excluded)
     report = SendReport(label=record.label, dry_run=dry_run, kind=kind, missing=settings.legal_missing())
     window = dg.Window(record.window_start, record.window_end, record.label)
     if kind == "alert":
@@ -160,6 +181,72 @@ def build_alert(settings: Settings, *, now: datetime | None = None) -> DigestRep
                                           created_at=now, item_count=len(items), paths={}, kind="alert")
         records.log_run(con, "alert-build", now, status="ok", message=f"{window.label}: {len(items)} calls")
     return DigestReport(window.label, digest_id, len(items), {}, window.start, window.end)
+
+
+@dataclass
+class ReviewReport:
+    label: str
+    release_at: datetime
+    mailed_to: str | None
+
+
+def start_review(settings: Settings, label: str, *, now: datetime | None = None) -> ReviewReport:
+    """SPACEDIGEST_REVIEW_HOURS: members get the digest that many hours from now (`release_due`,
+    run by the schedule) unless staff hold it; staff get a preview now, as a Japanese member would."""
+    from dataclasses import replace
+
+    from spacedigest.reports import deliver, digest as dg
+    from spacedigest.reports.mailing import digest_messages
+    from spacedigest.reports.render import format_datetime_jst
+    from spacedigest.sources.models import Subscriber
+
+    now = now or datetime.now(timezone.utc)
+    release_at = now + timedelta(hours=settings.review_hours or 0)
+    with db.writer(settings.home) as con:
+        record = records.find_digest(con, label)
+        records.set_review(con, record.id, release_at=release_at, held=False)
+        candidates = dg.without(dg.refresh_status(records.digest_candidates(con, record.window_start, record.window_end),
+                                                  dg.jst_date(record.window_end)), record.excluded)
+    report = ReviewReport(record.label, release_at, None)
+    if settings.staff_email:
+        staff = Subscriber(email=settings.staff_email, name="", token="preview")
+        window = dg.Window(record.window_start, record.window_end, record.label)
+        _, message = next(digest_messages([staff], candidates, window, sender=settings.sender,
+                                          site_url=settings.site_url, legal=settings.legal, now=now))
+        subject = str(message["Subject"])
+        del message["Subject"]
+        message["Subject"] = (f"【確認用 / preview: members get it {format_datetime_jst(release_at, 'ja')}; "
+                              f"spacedigest hold stops it】{subject}")
+        with deliver.transport_for(settings.smtp_url, settings.outbox_dir) as transport:
+            transport.send(message)
+        report.mailed_to = settings.staff_email
+    return report
+
+
+def release_due(settings: Settings, *, now: datetime | None = None) -> list[SendReport]:
+    """Send the reviewed digests whose time has come and that staff did not hold (the schedule runs
+    this every hour); each is then released (sending again is harmless anyway: exactly once)."""
+    now = now or datetime.now(timezone.utc)
+    with db.writer(settings.home, publish_copy=False) as con:
+        due = records.digests_due(con, now)
+    reports = []
+    for label in due:
+        reports.append(send_digest(settings, label=label, now=now))
+        with db.writer(settings.home) as con:
+            records.set_review(con, records.find_digest(con, label).id, release_at=None, held=False)
+    return reports
+
+
+def hold(settings: Settings, *, label: str | None = None, release: bool = False,
+         now: datetime | None = None) -> tuple[str, bool]:
+    """Hold the latest digest (or `label`): no member gets it. `release`: let it go at the next pickup."""
+    now = now or datetime.now(timezone.utc)
+    with db.writer(settings.home) as con:
+        record = records.find_digest(con, label)
+        if record is None:
+            raise LookupError(f"no digest {label or 'yet'}")
+        records.set_review(con, record.id, release_at=now if release else record.release_at, held=not release)
+    return record.label, not release
 
 
 def digest_of_this_week(settings: Settings, now: datetime) -> str | None:

@@ -29,6 +29,7 @@ class Settings:
     sender_name: str | None = None  # shown in every mail (特定電子メール法)
     postal_address: str | None = None
     contact_email: str | None = None
+    review_hours: float | None = None  # staff get a preview; members the digest this many hours later
 
     def legal_missing(self) -> list[str]:
         """The settings every mail must show (sender, postal address, contact, a reachable opt-out
@@ -95,7 +96,21 @@ def load_settings() -> Settings:
         sender_name=(env("SPACEDIGEST_SENDER_NAME") or "").strip() or None,
         postal_address=(env("SPACEDIGEST_POSTAL_ADDRESS") or "").strip() or None,
         contact_email=(env("SPACEDIGEST_CONTACT_EMAIL") or "").strip() or None,
+        review_hours=_hours("SPACEDIGEST_REVIEW_HOURS"),
     )
+
+
+def _hours(name: str) -> float | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if not 0 < value <= 24 * 7:
+        raise SystemExit(f"spacedigest: setting {name}={raw!r} is not a number of hours (more than 0, at most a week)")
+    return value
 
 
 def _with_slash(url: str) -> str:

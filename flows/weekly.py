@@ -19,13 +19,14 @@ class WeeklyReport:
     digest: jobs.DigestReport | None
     send: jobs.SendReport | None
     skipped_reason: str | None = None
+    review: jobs.ReviewReport | None = None
 
 
 def _worth_retrying(task, task_run, state) -> bool:
-    """Missing legal settings do not fix themselves in a minute: no retry."""
+    """Missing legal settings, or a digest staff hold, do not change in a minute: no retry."""
     try:
         state.result()
-    except jobs.MissingSettingsError:
+    except (jobs.MissingSettingsError, jobs.HeldError):
         return False
     except Exception:
         return True
@@ -59,7 +60,20 @@ def weekly_flow() -> WeeklyReport:
     if already:
         return WeeklyReport(collected, None, None, f"this week's digest {already} was already built")
     digest = digest_task(settings)
+    if settings.review_hours:  # staff look first; `release` sends it when its time has come
+        return WeeklyReport(collected, digest, None, review=review_task(settings, digest.label))
     return WeeklyReport(collected, digest, send_task(settings, digest.label))
+
+
+@task(name="review", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
+def review_task(settings: Settings, label: str) -> jobs.ReviewReport:
+    return jobs.start_review(settings, label)
+
+
+@flow(name="release", log_prints=False)
+def release_flow() -> list[jobs.SendReport]:
+    """Every hour: send the reviewed digests whose time has come, unless staff hold them."""
+    return jobs.release_due(load_settings())
 
 
 @dataclass

@@ -114,6 +114,12 @@ def alert_window(previous_cutoff: datetime | None, now: datetime) -> Window:
     return Window(min(start, end), end, "alert-" + end.astimezone(TOKYO).strftime("%Y-%m-%d_%H%M"))
 
 
+def without(items: list[DigestItem], excluded) -> list[DigestItem]:
+    """The items except those staff took out (`digest --exclude`)."""
+    out = set(excluded or ())
+    return [item for item in items if item.id not in out] if out else items
+
+
 def jst_date(moment: datetime) -> date:
     return _aware(moment).astimezone(TOKYO).date()
 

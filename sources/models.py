@@ -272,6 +272,9 @@ class DigestRecord:
     created_at: datetime
     item_count: int
     paths: dict[str, dict[str, str]]
+    release_at: datetime | None = None  # under review: members get it from then on
+    held: bool = False  # staff said `spacedigest hold`
+    excluded: list[str] = field(default_factory=list)  # item ids staff took out
 
 
 @dataclass(frozen=True)

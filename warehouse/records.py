@@ -54,18 +54,29 @@ def previous_cutoff(con: duckdb.DuckDBPyConnection, kind: str = "weekly") -> dat
 
 
 def record_digest(con: duckdb.DuckDBPyConnection, *, label: str, start: datetime, end: datetime,
-                  created_at: datetime, item_count: int, paths: dict, kind: str = "weekly") -> int:
+                  created_at: datetime, item_count: int, paths: dict, kind: str = "weekly",
+                  excluded: list[str] = ()) -> int:
     """Insert or refresh the digest of a window; returns its id (stable across re-renders)."""
     return con.execute(statement("digest_upsert"), {
         "label": label, "start": start, "end": end, "created_at": created_at, "item_count": item_count,
-        "paths": json.dumps(paths, ensure_ascii=False), "kind": kind,
+        "paths": json.dumps(paths, ensure_ascii=False), "kind": kind, "excluded": list(excluded),
     }).fetchall()[0][0]
+
+
+def set_review(con: duckdb.DuckDBPyConnection, digest_id: int, *, release_at: datetime | None, held: bool) -> None:
+    con.execute(statement("digest_review"), {"id": digest_id, "release_at": release_at, "held": held})
+
+
+def digests_due(con: duckdb.DuckDBPyConnection, now: datetime) -> list[str]:
+    """Labels of reviewed digests to send now (their time has come, staff did not hold them)."""
+    return [r[0] for r in con.execute(statement("digests_due"), {"now": now}).fetchall()]
 
 
 def all_digests(con: duckdb.DuckDBPyConnection, label: str | None = None, kind: str = "weekly") -> list[DigestRecord]:
     """Digests (or daily alerts), latest first (only the one with `label` if given)."""
     rows = _rows(con.execute(statement("digests"), {"label": label, "kind": kind}))
-    return [DigestRecord(**{**row, "paths": json.loads(row["paths"] or "{}")}) for row in rows]
+    return [DigestRecord(**{**row, "paths": json.loads(row["paths"] or "{}"), "excluded": list(row["excluded"])})
+            for row in rows]
 
 
 def digest_in_window(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> str | None:

@@ -64,3 +64,9 @@ CREATE TABLE web_changes (
 -- A digest is the weekly one or a short daily alert of new calls a Japanese company may apply to.
 ALTER TABLE digests ADD COLUMN kind VARCHAR DEFAULT 'weekly';
 UPDATE digests SET kind = 'weekly';
+
+-- Staff look before members do (SPACEDIGEST_REVIEW_HOURS): members get a digest from release_at on,
+-- unless staff hold it; items staff took out with `digest --exclude` stay out of files and mails.
+ALTER TABLE digests ADD COLUMN release_at TIMESTAMPTZ;
+ALTER TABLE digests ADD COLUMN held BOOLEAN DEFAULT FALSE;
+ALTER TABLE digests ADD COLUMN excluded VARCHAR[];
