@@ -344,3 +344,22 @@ def test_tokens_mailed_before_the_migration_keep_working(tmp_path, mail_server, 
         assert http.get(f"/preferences?token={old_token}").status_code == 200
         assert http.post(f"/unsubscribe?token={old_token}", data={"List-Unsubscribe": "One-Click"}).status_code == 200
     assert journal.subscriber_now(home, "old@example.org").active is False
+
+
+def test_behind_a_reverse_proxy_under_a_path(tmp_path, mail_server, monkeypatch):
+    """SPACEDIGEST_SITE_URL=https://www.example.or.jp/digest/: the app answers under /digest/, its
+    links and cookie stay there, and a proxy's X-Forwarded-Proto makes the cookie Secure."""
+    for key, value in {**LEGAL_ENV, "SPACEDIGEST_HOME": str(tmp_path / "home"), "SPACEDIGEST_SMTP_URL": mail_server[0],
+                       "SPACEDIGEST_SITE_URL": "https://www.example.or.jp/digest/"}.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings()
+    jobs.build_digest(settings)
+    with ThreadedApp(settings) as app:
+        http = client(app.url)
+        page = http.get("/digest/subscribe", headers={"X-Forwarded-Proto": "https"})
+        assert page.status_code == 200 and 'action="/digest/subscribe?lang=ja"' in page.text
+        assert "Path=/digest/" in page.headers["set-cookie"] and "Secure" in page.headers["set-cookie"]
+        assert http.get("/digest/index.html").status_code == 200
+        assert http.get("/digest/static/web.css").headers["content-type"].startswith("text/css")
+        missing = http.get("/subscribe")
+        assert missing.status_code == 404 and missing.headers["referrer-policy"] == "no-referrer"
