@@ -46,7 +46,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = PROJECT_ROOT / "bench" / "data" / "labelled.jsonl"
 HELDOUT_FEED = PROJECT_ROOT / "tests" / "fixtures" / "classify" / "heldout.xml"
 HELDOUT_LABELS = PROJECT_ROOT / "tests" / "fixtures" / "classify" / "heldout_expected.json"
-TARGETS = {"category_accuracy": 0.90, "deadline_exact": 0.95, "false_closed": 0}
+TARGETS = {"category_accuracy": 0.90, "deadline_exact": 0.95, "false_closed": 0, "eligibility_accuracy": 0.85}
 
 
 def announcement_from_row(row: dict) -> Announcement:
@@ -144,9 +144,109 @@ def evaluate(pairs: list[tuple[dict, Announcement]]) -> dict:
     }
 
 
+MAY_APPLY = ("japan", "international")
+
+
+def _amount_ok(expected: dict, got: Announcement) -> bool:
+    want = expected.get("amount_max")
+    if want is None or got.amount_max is None:
+        return want is None and got.amount_max is None
+    return got.amount_currency == expected.get("amount_currency") and abs(got.amount_max - want) <= 0.01 * want
+
+
+def _event_ok(expected: dict, got: Announcement) -> bool:
+    want = expected.get("event_date")
+    if want is None:
+        return got.event_date is None
+    end = expected.get("event_end") or want
+    return str(got.event_date) == want and str(got.event_end or got.event_date) == end
+
+
+def evaluate_taking_part(pairs: list[tuple[dict, Announcement]]) -> dict | None:
+    """Figures for the labels a Japanese reader decides by (issue 12), when the set has them:
+    eligibility (a false "may apply" — japan/international for an item labelled restricted or
+    unknown — counted apart), the event's days, the amount (value within 1 %, currency right)
+    and the themes."""
+    labelled = [(e, g) for e, g in pairs if "eligibility" in e]
+    if not labelled:
+        return None
+    n = len(labelled)
+    confusion: Counter = Counter((e["eligibility"], g.eligibility) for e, g in labelled)
+    false_may = [(g.guid or g.entry_key, e["eligibility"], g.eligibility, g.eligibility_reason)
+                 for e, g in labelled if g.eligibility in MAY_APPLY and e["eligibility"] not in MAY_APPLY]
+    events = [(e, g) for e, g in labelled if e.get("event_date")]
+    amounts = [(e, g) for e, g in labelled if e.get("amount_max") is not None]
+    themes = [len(set(e.get("themes") or ()) & set(g.themes)) / len(set(e.get("themes") or ()) | set(g.themes))
+              if (e.get("themes") or g.themes) else 1.0 for e, g in labelled]
+    errors = []
+    for e, g in labelled:
+        problems = []
+        if e["eligibility"] != g.eligibility:
+            problems.append(f"eligibility {g.eligibility} ({g.eligibility_reason}) != {e['eligibility']}")
+        if not _event_ok(e, g):
+            problems.append(f"event {g.event_date}..{g.event_end} != {e.get('event_date')}..{e.get('event_end')}")
+        if not _amount_ok(e, g):
+            problems.append(f"amount {g.amount_max} {g.amount_currency} != {e.get('amount_max')} {e.get('amount_currency')}")
+        if problems:
+            errors.append(f"{g.guid or g.entry_key}: {g.title[:60]!r}: " + "; ".join(problems))
+    return {
+        "n": n,
+        "eligibility_accuracy": sum(e["eligibility"] == g.eligibility for e, g in labelled) / n,
+        "confusion": confusion,
+        "false_may_apply": false_may,
+        "events": len(events),
+        "event_accuracy": sum(_event_ok(e, g) for e, g in events) / len(events) if events else None,
+        "event_all": sum(_event_ok(e, g) for e, g in labelled) / n,
+        "amounts": len(amounts),
+        "amount_accuracy": sum(_amount_ok(e, g) for e, g in amounts) / len(amounts) if amounts else None,
+        "amount_all": sum(_amount_ok(e, g) for e, g in labelled) / n,
+        "themes_jaccard": sum(themes) / n,
+        "errors": errors,
+    }
+
+
+def print_taking_part(f: dict) -> None:
+    print(f"eligibility accuracy   {f['eligibility_accuracy']:.1%}   (target >= 85%)")
+    print(f"false 'may apply'      {len(f['false_may_apply'])}   (target 0: a restricted or unknown item called japan/international)")
+    for item in f["false_may_apply"]:
+        print(f"  ! {item[0]}: labelled {item[1]}, called {item[2]} ({item[3]})")
+    labels = ("japan", "international", "restricted", "unknown")
+    print("  labelled \\ called " + " ".join(f"{c[:6]:>7}" for c in labels))
+    for want in labels:
+        print(f"  {want:<17}" + " ".join(f"{f['confusion'][(want, got)]:>7}" for got in labels))
+    print(f"event days right       {_pct(f['event_accuracy'])} of {f['events']} events   ({f['event_all']:.1%} of all items, "
+          f"no day where none is labelled)")
+    print(f"amount right (1 %)     {_pct(f['amount_accuracy'])} of {f['amounts']} amounts   ({f['amount_all']:.1%} of all items, "
+          f"none where none is labelled)")
+    print(f"themes (Jaccard mean)  {f['themes_jaccard']:.1%}")
+
+
+def enrich_speed(pairs: list[tuple[dict, Announcement]], rounds: int = 5) -> float:
+    """Milliseconds per `enrich` call over the set's announcements (best of `rounds`, caches cleared)."""
+    import time
+
+    from spacedigest.sources import classify, folding
+
+    items = [(g, datetime.now(timezone.utc)) for _, g in pairs]
+    best = float("inf")
+    for _ in range(rounds):
+        for cached in (folding.nfkc, folding.fold, folding.fold_same_length, classify._dates):
+            cached.cache_clear()
+        start = time.perf_counter()
+        for a, at in items:
+            enrich(a, fetched_at=at)
+        best = min(best, time.perf_counter() - start)
+    return 1000 * best / len(items)
+
+
 def targets_met(figures: dict) -> list[str]:
     """The targets missed, as readable lines (empty when all are met)."""
     missed = []
+    taking_part = figures.get("taking_part")
+    if taking_part and taking_part["false_may_apply"]:
+        missed.append(f"false 'may apply' {len(taking_part['false_may_apply'])} > 0")
+    if taking_part and taking_part["eligibility_accuracy"] < TARGETS["eligibility_accuracy"]:
+        missed.append(f"eligibility accuracy {taking_part['eligibility_accuracy']:.1%} < {TARGETS['eligibility_accuracy']:.0%}")
     if figures["category_accuracy"] < TARGETS["category_accuracy"]:
         missed.append(f"category accuracy {figures['category_accuracy']:.1%} < {TARGETS['category_accuracy']:.0%}")
     if figures["deadline_exact"] < TARGETS["deadline_exact"]:
@@ -167,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feed", type=Path, help="measure this RSS/Atom feed instead (needs --expected)")
     parser.add_argument("--expected", type=Path, help="labels for --feed (format of heldout_expected.json)")
     parser.add_argument("--show-errors", action="store_true", help="list every item with a wrong field")
+    parser.add_argument("--speed", action="store_true", help="also time enrich (ms per entry)")
     args = parser.parse_args(argv)
 
     if args.feed or args.expected:
@@ -194,8 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"status accuracy        {figures['status_accuracy']:.1%}")
     print(f"Japan relevance acc.   {figures['japan_accuracy']:.1%}")
     print(f"false 'closed'         {figures['false_closed']}   (target 0)")
+    figures["taking_part"] = evaluate_taking_part(pairs)
+    if figures["taking_part"]:
+        print_taking_part(figures["taking_part"])
+    if args.speed:
+        print(f"enrich                 {enrich_speed(pairs):.3f} ms/entry")
     if args.show_errors or targets_met(figures):
-        for line in figures["errors"]:
+        for line in figures["errors"] + (figures["taking_part"] or {}).get("errors", []):
             print("  x " + line)
     missed = targets_met(figures)
     if missed:

@@ -54,8 +54,10 @@ def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[st
     `exclude`: re-render the latest digest (or that week's) without these items (they stay out of
     its mails too)."""
     from spacedigest.reports import archive, digest as dg, render
+    from spacedigest.sources.headline import load_rates
 
     now = now or datetime.now(timezone.utc)
+    rates = load_rates(str(settings.rates) if settings.rates else None)
     with db.writer(settings.home) as con:
         excluded: list[str] = []
         if exclude:
@@ -76,7 +78,7 @@ def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[st
         paths: dict[str, dict[str, str]] = {}
         site_entries = []
         for lang in langs:
-            digest = dg.build_digest(items, window, lang=lang, generated_at=now)
+            digest = dg.build_digest(items, window, lang=lang, generated_at=now, rates=rates)
             renders = {fmt: render.render(digest, fmt, links=REPORT_LINKS) for fmt in ("md", "html", "txt")}
             written = render.write_reports(settings.reports_dir, digest, renders)
             paths[lang] = {fmt: str(p) for fmt, p in written.items()}
@@ -106,6 +108,7 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
 
     from spacedigest.reports import deliver, digest as dg
     from spacedigest.reports.mailing import alert_recipients, digest_messages
+    from spacedigest.sources.headline import load_rates
 
     now = now or datetime.now(timezone.utc)
     with db.writer(settings.home, publish_copy=False) as con:  # web changes are applied first
@@ -129,7 +132,8 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
 
     def messages(receivers, eight_bit=lambda: False):
         return digest_messages(receivers, candidates, window, sender=settings.sender, site_url=settings.site_url,
-                               legal=settings.legal, alert=kind == "alert", now=now, eight_bit=eight_bit)
+                               legal=settings.legal, alert=kind == "alert", now=now, eight_bit=eight_bit,
+                               rates=load_rates(str(settings.rates) if settings.rates else None))
 
     if dry_run:
         report.sent = sum(1 for _ in messages(replace(sub, token="dry-run") for sub in pending))

@@ -23,6 +23,7 @@ class Settings:
     task_runner: str  # threads | dask
     dask_address: str | None
     parse_processes: int | None = None  # None: decided by the catalog's size and the cores
+    rates: Path | None = None  # yen rates table replacing the built-in sources/rates.toml
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     site_url_set: bool = False  # False: site_url is the web app's own address, members cannot reach it
@@ -97,6 +98,7 @@ def load_settings() -> Settings:
         postal_address=(env("SPACEDIGEST_POSTAL_ADDRESS") or "").strip() or None,
         contact_email=(env("SPACEDIGEST_CONTACT_EMAIL") or "").strip() or None,
         review_hours=_hours("SPACEDIGEST_REVIEW_HOURS"),
+        rates=Path(env("SPACEDIGEST_RATES")).expanduser() if env("SPACEDIGEST_RATES") else None,
     )
 
 

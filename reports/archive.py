@@ -23,7 +23,7 @@ from feedgen.feed import FeedGenerator
 
 from spacedigest.reports.digest import TOKYO, Digest, DigestItem, _aware
 from spacedigest.reports.render import SUMMARY_CHARS, TEMPLATES, format_date, render, safe_url, subject
-from spacedigest.reports.i18n import strings
+from spacedigest.sources.i18n import strings
 from spacedigest.sources.files import write_atomic
 from spacedigest.sources.text import one_line, truncate
 

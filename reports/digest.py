@@ -22,8 +22,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from spacedigest.reports.i18n import CATEGORY_LABELS, LANGUAGES, category_label, section_title
+from spacedigest.sources.i18n import CATEGORY_LABELS, LANGUAGES, category_label, section_title
 from spacedigest.sources.classify import status_on
+from spacedigest.sources.headline import Rates
 from spacedigest.sources.models import DigestItem
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -32,17 +33,21 @@ UTC = timezone.utc
 __all__ = ["CATEGORY_LABELS", "DigestItem", "category_label", "select_items", "build_digest", "week_window",
            "window_since", "refresh_status"]
 
-# Sections in reading order; a category not listed here lands in "other".
-SECTION_ORDER = ("closing_soon", "new_calls", "events", "partnership", "other")
+# Sections in reading order. First what a Japanese company can act on (open calls it may apply
+# to), then calls closing soon, new calls, events, partnerships, news last; a call that has closed
+# gets one short line at the very end, never a place among the new calls.
+SECTION_ORDER = ("may_apply", "closing_soon", "new_calls", "events", "partnership", "news", "closed")
 SECTION_OF_CATEGORY = {
     "funding": "new_calls",
     "tender": "new_calls",
     "incubation": "new_calls",
-    "programme": "new_calls",
     "event": "events",
     "partnership": "partnership",
-    "other": "other",
+    "programme": "news",
+    "other": "news",
 }
+# Sections shown one line per item.
+COMPACT_SECTIONS = frozenset({"closed"})
 CLOSING_SOON_DAYS = 30
 
 
@@ -69,6 +74,7 @@ class Digest:
     item_count: int
     # Filled by build_digest so renderers need no clock: the JST day "days left" counts from.
     today: date | None = field(default=None)
+    rates: Rates | None = None  # yen rates for the amounts (None: the built-in table)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -187,6 +193,17 @@ def select_items(
     return picked
 
 
+def section_of(item: DigestItem, today: date) -> str:
+    """The section an item goes to on `today` (JST)."""
+    if may_apply(item):
+        return "may_apply"
+    if item.status == "closed" and item.category in CALLS | {"event"}:
+        return "closed"
+    if is_closing_soon(item, today):
+        return "closing_soon"
+    return SECTION_OF_CATEGORY.get(item.category, "news")
+
+
 def is_closing_soon(item: DigestItem, today: date) -> bool:
     if item.status != "open" or item.deadline is None or item.deadline_kind == "rolling":
         return False
@@ -198,12 +215,15 @@ def _newest_first(item: DigestItem) -> tuple:
 
 
 def build_digest(
-    items: list[DigestItem], window: Window, *, lang: str, generated_at: datetime, today: date | None = None
+    items: list[DigestItem], window: Window, *, lang: str, generated_at: datetime, today: date | None = None,
+    rates: Rates | None = None,
 ) -> Digest:
     """Group already selected items into sections (fixed order; empty sections left out).
 
-    An open call closing within 30 days of `today` (JST; default: generated_at's JST day) goes to
-    "closing soon" (soonest first) and nowhere else; the rest go by category, newest first.
+    Each item goes to one section (`section_of`): an open call a Japanese company may apply to
+    first (soonest deadline first), a closed call last, one line; then an open call closing within
+    30 days of `today` (JST; default: generated_at's JST day); the rest by category, events by the
+    day they take place, the others newest first.
     """
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported digest language {lang!r}: expected one of {', '.join(LANGUAGES)}")
@@ -217,12 +237,13 @@ def build_digest(
             unique.append(item)
     buckets: dict[str, list[DigestItem]] = {key: [] for key in SECTION_ORDER}
     for item in unique:
-        key = "closing_soon" if is_closing_soon(item, today) else SECTION_OF_CATEGORY.get(item.category, "other")
-        buckets[key].append(item)
-    buckets["closing_soon"].sort(key=lambda i: (i.deadline, _newest_first(i)))
-    for key in SECTION_ORDER[1:]:
+        buckets[section_of(item, today)].append(item)
+    for key in ("may_apply", "closing_soon"):
+        buckets[key].sort(key=lambda i: (i.deadline or date.max, _newest_first(i)))  # soonest deadline first
+    buckets["events"].sort(key=lambda i: (i.event_date or date.max, _newest_first(i)))  # soonest day first
+    for key in ("new_calls", "partnership", "news", "closed"):
         buckets[key].sort(key=_newest_first)
     sections = [
         Section(key, section_title(key, lang), buckets[key]) for key in SECTION_ORDER if buckets[key]
     ]
-    return Digest(window, lang, sections, generated_at, len(unique), today)
+    return Digest(window, lang, sections, generated_at, len(unique), today, rates)

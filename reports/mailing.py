@@ -7,6 +7,7 @@ from typing import Callable, Iterable, Iterator
 from urllib.parse import urljoin
 
 from spacedigest.reports import digest as dg, mail, render
+from spacedigest.sources.headline import Rates
 from spacedigest.sources.models import DigestItem, Subscriber
 
 # Stands for the subscriber's token in a body rendered once per group; replaced per message. Letters,
@@ -27,8 +28,8 @@ def site_links(site_url: str) -> dict[str, str]:
 
 def digest_messages(subscribers: Iterable[Subscriber], items: list[DigestItem], window: dg.Window, *,
                     sender: str, site_url: str, now: datetime, legal: dict[str, str] | None = None,
-                    alert: bool = False,
-                    eight_bit: Callable[[], bool] = lambda: False) -> Iterator[tuple[Subscriber, object]]:
+                    alert: bool = False, eight_bit: Callable[[], bool] = lambda: False,
+                    rates: Rates | None = None) -> Iterator[tuple[Subscriber, object]]:
     """(subscriber, message) pairs, built lazily so 10k messages never sit in memory at once.
     `eight_bit()` is asked once, when the first message is built (for SMTP it opens the
     connection: a send with nobody to send to never contacts the server).
@@ -44,7 +45,8 @@ def digest_messages(subscribers: Iterable[Subscriber], items: list[DigestItem], 
     for sub in subscribers:
         key = _group(sub, alert)
         if key not in rendered:
-            digest = dg.build_digest(_selection(sub, items, window, alert), window, lang=sub.language, generated_at=now)
+            digest = dg.build_digest(_selection(sub, items, window, alert), window, lang=sub.language, generated_at=now,
+                                     rates=rates)
             template = "alert" if alert else "digest"
             rendered[key] = (render.subject(digest, alert=alert),
                              render.render(digest, "txt", links=links, legal=legal, template=template),

@@ -17,9 +17,11 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 
-from spacedigest.reports.digest import TOKYO, Digest, DigestItem, _aware
-from spacedigest.reports.i18n import category_label, strings
+from spacedigest.reports.digest import COMPACT_SECTIONS, TOKYO, Digest, DigestItem, _aware
+from spacedigest.sources.i18n import category_label, strings
 from spacedigest.sources.classify import japan_reason_label
+from spacedigest.sources.eligibility import recorded
+from spacedigest.sources.headline import Rates, fact_line, says_who
 from spacedigest.sources.files import write_atomic
 from spacedigest.sources.text import one_line, truncate
 
@@ -151,6 +153,9 @@ def wrap_text(text: str, width: int = TEXT_WIDTH, indent: str = "", first: str |
 
 @dataclass
 class ItemView:
+    facts: str  # the fact line: what, who may apply, how much, by when
+    eligibility: str  # japan | international | restricted | unknown, or none (news): the badge's colour
+    verdict: str  # the badge: may a Japanese company take part ("応募可", "制限あり", "要確認")
     title: str
     url: str | None
     category: str
@@ -206,11 +211,31 @@ def _change_text(item: DigestItem, lang: str) -> str:
     return s["extended" if later else "changed"].format(date=was)
 
 
-def item_view(item: DigestItem, lang: str, today: date) -> ItemView:
+def facts_of(item: DigestItem, lang: str, today: date, rates: Rates | None = None) -> str:
+    """The item's fact line for the digest's day (days left and statuses move on after loading)."""
+    return fact_line(category=item.category, organisation=item.organisation, themes=item.themes,
+                     amount_max=item.amount_max, amount_currency=item.amount_currency, deadline=item.deadline,
+                     deadline_kind=item.deadline_kind, status=item.status, opening_date=item.opening_date,
+                     event_date=item.event_date, event_end=item.event_end,
+                     eligibility=recorded(item.eligibility, item.eligibility_region, item.eligibility_reason),
+                     today=today, rates=rates, lang=lang)
+
+
+def _verdict(item: DigestItem, lang: str) -> str:
+    if not says_who(item.category, item.eligibility):
+        return ""
+    table = "verdict_event" if item.category == "event" else "verdict"
+    return strings(lang)["headline"][table].get(item.eligibility, "")
+
+
+def item_view(item: DigestItem, lang: str, today: date, rates: Rates | None = None) -> ItemView:
     published = strings(lang)["published"] + " " + format_datetime_jst(item.published_at, lang)
     if item.published_estimated:
         published += strings(lang)["estimated"]
     return ItemView(
+        facts=one_line(facts_of(item, lang, today, rates)),
+        eligibility=item.eligibility if says_who(item.category, item.eligibility) else "none",
+        verdict=_verdict(item, lang),
         title=one_line(item.title) or "(untitled)",
         url=safe_url(item.url),
         category=category_label(item.category, lang),
@@ -219,7 +244,8 @@ def item_view(item: DigestItem, lang: str, today: date) -> ItemView:
         status=_status_text(item, lang),
         event_date=_event_text(item, lang),
         change=_change_text(item, lang),
-        japan=bool(item.japan_relevant),
+        # the fact line says whether a Japanese company may take part; for news, why it concerns Japan
+        japan=bool(item.japan_relevant) and not _verdict(item, lang),
         japan_reason=one_line(japan_reason_label(item.japan_reason, lang)),
         summary=truncate(one_line(item.summary), SUMMARY_CHARS),
         published=published,
@@ -296,7 +322,8 @@ def render(digest: Digest, fmt: str, *, links: dict[str, str] | None = None, leg
             "key": section.key,
             "title": section.title,
             "heading": strings(lang)["heading"].format(title=section.title, n=len(section.items)),
-            "items": [_with_raw_url(item_view(item, lang, today)) for item in section.items],
+            "compact": section.key in COMPACT_SECTIONS,
+            "items": [_with_raw_url(item_view(item, lang, today, digest.rates)) for item in section.items],
         }
         for section in digest.sections
         if section.items

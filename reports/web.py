@@ -44,7 +44,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from spacedigest.reports import mail
-from spacedigest.reports.i18n import LANGUAGES, category_label, strings
+from spacedigest.sources.i18n import LANGUAGES, category_label, strings
 from spacedigest.reports.render import TEMPLATES, legal_lines, wrap_text
 from spacedigest.reports.subscribers import (
     InvalidSubscriber, make_subscriber, new_token, normalize_email, plausible_token, preferences_of, same_hash,

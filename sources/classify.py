@@ -14,17 +14,25 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import ahocorasick
-
-from spacedigest.sources.dates import find_dates, midnight_utc, parse_date
+from spacedigest.sources.amounts import find_amount
+from spacedigest.sources.dates import find_dates, find_day_ranges, midnight_utc, parse_date
+from spacedigest.sources.eligibility import decide as decide_eligibility
+from spacedigest.sources.folding import fold
+from spacedigest.sources.folding import fold_same_length as _fold_same_length
+from spacedigest.sources.folding import nfkc as _nfkc
+from spacedigest.sources.folding import strip_accents_same_length as _strip_accents_same_length
+from spacedigest.sources.headline import Rates, fact_line
 from spacedigest.sources.models import Announcement
+from spacedigest.sources.terms import Pieces as _Pieces
+from spacedigest.sources.terms import Terms as _Terms
+from spacedigest.sources.terms import compile_terms as _compile
+from spacedigest.sources.themes import themes_of
 
 CATEGORIES = ("funding", "tender", "incubation", "partnership", "event", "programme", "other")
 STATUSES = ("open", "forthcoming", "closed", "unknown")
@@ -97,189 +105,14 @@ class Rules:
     blockers: tuple[re.Pattern, ...]
     window: int
     postfix_window: int
+    event_cues: "_Terms"
     japan_reasons_ja: dict[str, str] = field(default_factory=dict)  # reason -> its Japanese wording
-
-
-# --- text folding and term matching -------------------------------------------------------
-
-_PUNCT_MAP = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-",
-                            "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u301c": "~", "\uff5e": "~"})
-
-
-@lru_cache(maxsize=64)
-def _nfkc(text: str) -> str:
-    # cached, like the folds below: one enrich reads the same text for several questions
-    return unicodedata.normalize("NFKC", text or "")
-
-
-def _latin_base(ch: str) -> str:
-    """"é" -> "e"; other scripts untouched (stripping marks from "で" would make it "て")."""
-    if ch < "\u00c0" or ch > "\u024f":
-        return ch
-    return "".join(c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn")
-
-
-def _folding_tables() -> tuple[dict[int, str], dict[int, str]]:
-    """Per-character tables for str.translate (fast): fold = lower-case and accent-free,
-    strip = accent-free only; both keep one character per character."""
-    fold, strip = {}, {}
-    for cp in range(0x41, 0x10000):
-        ch = chr(cp)
-        base = _latin_base(ch)
-        lowered = base.lower()
-        folded = lowered if len(lowered) == 1 else (ch.lower() if len(ch.lower()) == 1 else ch)
-        if folded != ch:
-            fold[cp] = folded
-        if len(base) == 1 and base != ch:
-            strip[cp] = base
-    return fold, strip
-
-
-_FOLD_TABLE, _STRIP_TABLE = _folding_tables()
-
-
-@lru_cache(maxsize=64)
-def _fold_same_length(nfkc_text: str) -> str:
-    """Lower-case, accent-free, one character per character, so offsets match `find_dates`."""
-    return nfkc_text.translate(_PUNCT_MAP).translate(_FOLD_TABLE)
-
-
-def _strip_accents_same_length(nfkc_text: str) -> str:
-    """Accents off, case kept: `find_dates` knows "fevrier" but not "février"."""
-    return nfkc_text.translate(_STRIP_TABLE)
 
 
 @lru_cache(maxsize=256)
 def _dates(nfkc_text: str, after: date) -> tuple[tuple[int, int, date, bool], ...]:
     # cached: one enrich reads the same text for its deadline and for its opening date
     return tuple(find_dates(_strip_accents_same_length(nfkc_text), after=after))
-
-
-@lru_cache(maxsize=4096)
-def _fold(text: str) -> str:
-    # cached: one enrich folds the same title and text for several questions
-    return _fold_same_length(_nfkc(text))
-
-
-def _term_regex(term: str) -> tuple[str, str]:
-    """A rules-file phrase as a regex: accent/case-insensitive, flexible spaces and hyphens,
-    whole words for Latin script, a trailing `*` for any word ending ("grant*").
-
-    Split as (its first character, the regex for the rest), so that `_compile` can group terms by
-    their first character; ("", the whole regex) when it does not start with a plain character."""
-    folded = _fold(term.strip())
-    prefix = folded.endswith("*")
-    folded = folded.rstrip("*")
-    parts = []
-    for ch in folded:
-        if ch == " ":
-            parts.append(r"[\s\-]+")
-        elif ch == "-":
-            parts.append(r"[\s\-]?")
-        else:
-            parts.append(re.escape(ch))
-    first = folded[:1] if folded[:1] not in ("", " ", "-") else ""
-    if first:
-        parts = parts[1:]
-    if first.isascii() and first.isalnum():
-        # "no letter before the word", checked after its first letter ("g(?<![a-z0-9]g)rant" =
-        # "(?<![a-z0-9])grant"): a pattern that starts with a literal lets `re` skip every position
-        # not holding that letter, a leading lookbehind makes it try all alternatives everywhere.
-        parts.insert(0, rf"(?<![a-z0-9]{first})")
-    body = "".join(parts)
-    if prefix:
-        body += r"[a-z]*"
-    if folded[-1:].isascii() and folded[-1:].isalnum():
-        body += r"(?![a-z0-9])"
-    return first, body
-
-
-def _alternation(terms: list[str]) -> list[str]:
-    """The terms as alternatives, one per first character ("g(?:rant|oal)"), terms in file order
-    within each. The same matches as the plain alternation: at a position only the terms starting
-    with the character there can match, and among them the first listed still wins. `re` tries
-    alternatives one by one at every position: this makes ~50 tries a handful."""
-    split = [_term_regex(t) for t in terms]
-    if any(not first for first, _ in split):  # a term with no plain first character: keep the order
-        return [re.escape(first) + rest for first, rest in split]
-    groups: dict[str, list[str]] = {}
-    for first, rest in split:
-        groups.setdefault(first, []).append(rest)
-    return [re.escape(first) + (rests[0] if len(rests) == 1 else "(?:" + "|".join(rests) + ")")
-            for first, rests in groups.items()]
-
-
-class _Pieces:
-    """Which of a rules file's literal pieces a text holds, found in one pass (Aho-Corasick, in C)
-    instead of one `piece in text` scan per piece: there are ~500 pieces and every rule asks about
-    the same few texts (title, body, both), so this is shared by all rules and remembers its answer."""
-
-    def __init__(self):
-        self._automaton = ahocorasick.Automaton()
-        self.present = lru_cache(maxsize=16)(self._scan)
-
-    def add(self, piece: str) -> None:
-        self._automaton.add_word(piece, piece)
-
-    def build(self) -> None:
-        if len(self._automaton):
-            self._automaton.make_automaton()
-
-    def _scan(self, text: str) -> frozenset[str]:
-        if not len(self._automaton):
-            return frozenset()
-        return frozenset(piece for _, piece in self._automaton.iter(text))
-
-
-class _Terms:
-    """A compiled alternation of rule terms (and raw patterns, after them) with a cheap prefilter:
-    every match of a term contains its longest literal piece, so in a text holding none of the
-    pieces no term can match anywhere, and the alternation finds exactly what its patterns alone
-    find (nothing when there are none). Most rules match most texts not at all."""
-
-    __slots__ = ("regex", "patterns_only", "literals", "pieces")
-
-    def __init__(self, regex: re.Pattern, patterns_only: re.Pattern | None, literals: frozenset[str] | None,
-                 pieces: _Pieces):
-        self.regex = regex
-        self.patterns_only = patterns_only
-        self.literals = literals  # None: no prefilter, always run the whole regex
-        self.pieces = pieces
-
-    def _regex_for(self, text: str) -> re.Pattern | None:
-        if self.literals is None or not self.literals.isdisjoint(self.pieces.present(text)):
-            return self.regex
-        return self.patterns_only
-
-    def finditer(self, text: str):
-        regex = self._regex_for(text)
-        return regex.finditer(text) if regex else iter(())
-
-    def search(self, text: str):
-        regex = self._regex_for(text)
-        return regex.search(text) if regex else None
-
-
-def _longest_piece(term: str) -> str:
-    folded = _fold(term.strip()).rstrip("*")
-    return max(re.split(r"[\s\-]+", folded), key=len)
-
-
-def _compile(pieces: _Pieces, terms: list[str], patterns: list[str] | None = None) -> _Terms:
-    """The terms and patterns as one regex; their literal pieces go into `pieces` (built later)."""
-    # Terms hold no "|" and go in bare: when every alternative starts with a literal, `re` scans
-    # for those first characters in C (a group around each alternative hides them).
-    wrapped = [f"(?:{p})" for p in patterns or []]
-    alternatives = _alternation(terms) + wrapped
-    if not alternatives:
-        return _Terms(re.compile(r"(?!x)x"), None, frozenset(), pieces)  # matches nothing
-    literals = frozenset(_longest_piece(t) for t in terms)
-    if "" in literals:
-        literals = None
-    for piece in literals or ():
-        pieces.add(piece)
-    return _Terms(re.compile("|".join(alternatives)), re.compile("|".join(wrapped)) if wrapped else None,
-                  literals, pieces)
 
 
 # --- rules file ---------------------------------------------------------------------------
@@ -339,6 +172,7 @@ def _load_rules_cached(path: str) -> Rules:
         blockers=tuple(re.compile(p) for p in dl.get("blockers", [])),
         window=int(dl.get("window", 80)),
         postfix_window=int(dl.get("postfix_window", 16)),
+        event_cues=_compile(pieces, data.get("event", {}).get("cues", [])),
     )
     pieces.build()
     return rules
@@ -368,8 +202,8 @@ def _rule_hits(folded: str, rules: Rules, title: bool) -> dict[int, bool]:
 def classify_category(title: str, text: str, rules: Rules | None = None) -> tuple[str, str]:
     """(category, id of the rule that decided). Title hits weigh `title_factor` times a body hit."""
     rules = rules or load_rules()
-    in_title = _rule_hits(_fold(title), rules, title=True)
-    in_text = _rule_hits(_fold(text), rules, title=False)
+    in_title = _rule_hits(fold(title), rules, title=True)
+    in_text = _rule_hits(fold(text), rules, title=False)
     scores: dict[str, float] = {}
     best_rule: dict[str, tuple[float, str]] = {}
     for index, rule in enumerate(rules.category_rules):
@@ -391,7 +225,7 @@ def _invites_action(title: str, text: str, rules: Rules) -> bool:
     """Does the item ask the reader to do something (apply, submit, register), or is it news?
     A date after a deadline cue ("accepted until 10 April") is an invitation whatever the verb;
     a past one ("received before the 30 November deadline", "closed on") is not."""
-    folded = _fold(f"{title}\n{text}")
+    folded = fold(f"{title}\n{text}")
     if rules.call_to_action.search(folded) or any(regex.search(folded) for _, regex in rules.rolling):
         return True
     # The reference day only places year-less dates; any cued date will do here.
@@ -443,6 +277,11 @@ def _blocked(folded: str, start: int, end: int, rules: Rules) -> bool:
     return any(b.search(around) for b in rules.blockers)
 
 
+def _labels_a_date(nfkc_text: str, m: re.Match, dates) -> bool:
+    """"申込締切 2024年11月15日": a postfix cue that a date follows at once is that date's label."""
+    return any(0 <= d[0] - m.end() <= _LABEL_GAP and not nfkc_text[m.end():d[0]].strip(" :：") for d in dates)
+
+
 def _cue_matches(folded: str, rules: Rules) -> list[tuple[Cue, re.Match]]:
     """Every cue occurrence, minus those inside a longer one: "次回締切" (a cut-off of a rolling call)
     hides the "締切" inside it, "next deadline" hides "deadline"."""
@@ -461,8 +300,7 @@ def _scan_deadlines(nfkc_text: str, published: date, fetched: date, rules: Rules
     # every cue answers with one of the text's dates: with none, the cues need not be looked for
     for cue, m in _cue_matches(folded, rules) if dates else ():
         if cue.postfix:
-            # "申込締切 2024年11月15日": a cue a date follows at once is that date's label, not a postfix
-            if any(0 <= d[0] - m.end() <= _LABEL_GAP and not nfkc_text[m.end():d[0]].strip(" :：") for d in dates):
+            if _labels_a_date(nfkc_text, m, dates):
                 continue
             # the closest date ending just before the cue ("2025年1月31日（金）17時まで")
             before = [d for d in dates if d[1] <= m.start()]
@@ -563,6 +401,56 @@ def extract_opening_date(text: str, *, published: date, rules: Rules | None = No
     return None
 
 
+def _claimed_dates(nfkc_text: str, dates, rules: Rules) -> set[int]:
+    """Indexes of the dates a deadline or opening cue speaks of (a registration deadline, the day
+    applications open): none of them is the day an event takes place."""
+    folded = _fold_same_length(nfkc_text)
+    claimed: set[int] = set()
+    openings = [m for cue in rules.opening_cues for m in cue.finditer(folded)]
+    for cue, m in [(c, m) for c, m in _cue_matches(folded, rules)] + [(None, m) for m in openings]:
+        if cue is not None and cue.postfix:
+            if _labels_a_date(nfkc_text, m, dates):
+                continue
+            before = [i for i, d in enumerate(dates) if d[1] <= m.start() and m.start() - d[1] <= rules.postfix_window]
+            claimed.update(before[-1:])
+            continue
+        for i, (start, end, _, _) in enumerate(dates):
+            if start >= m.end():
+                if start - m.end() <= rules.window and _gap_is_clean(nfkc_text[m.end():start]):
+                    claimed.add(i)
+                    claimed.add(_range_end(folded, dates, i, rules))
+                break
+    return claimed
+
+
+def extract_event_dates(text: str, *, published: date, rules: Rules | None = None) -> tuple[date | None, date | None]:
+    """(first day, last day) an event takes place: the dates no deadline or opening cue claims; one
+    right after an event cue ("takes place on", "開催日", "se tiendra") first, else the first of them."""
+    rules = rules or load_rules()
+    nfkc_text = _nfkc(text)
+    dates = _dates(nfkc_text, published)
+    ranges = find_day_ranges(_strip_accents_same_length(nfkc_text), after=published)
+    if not dates and not ranges:
+        return None, None
+    claimed = _claimed_dates(nfkc_text, dates, rules)
+    folded = _fold_same_length(nfkc_text)
+    free: list[tuple[int, int, date, date]] = list(ranges)
+    for i, (start, end, day, _) in enumerate(dates):
+        if i in claimed or any(s <= start < e for s, e, _, _ in ranges):
+            continue
+        last = dates[_range_end(folded, dates, i, rules)][2]
+        free.append((start, end, day, max(last, day)))
+    if not free:
+        return None, None
+    free.sort()
+    cue_ends = [m.end() for m in rules.event_cues.finditer(folded)]
+    for start, end, first, last in free:
+        if any(0 <= start - e <= 25 and _gap_is_clean(nfkc_text[e:start]) for e in cue_ends):
+            return first, last
+    start, end, first, last = free[0]
+    return first, last
+
+
 # --- status and Japan relevance -----------------------------------------------------------
 
 
@@ -587,7 +475,7 @@ def status_on(today: date, *, deadline: date | None, deadline_kind: str, opening
 def japan_relevance(title: str, text: str, rules: Rules | None = None) -> tuple[bool, str | None]:
     """(flag, reason): the first Japan-relevance rule (in file order) that matches."""
     rules = rules or load_rules()
-    folded = _fold(f"{title}\n{text}")
+    folded = fold(f"{title}\n{text}")
     for rule in rules.japan_rules:
         for m in rule.regex.finditer(folded):
             if not rules.japan_negation.match(folded, m.end()):
@@ -626,8 +514,16 @@ def read_marked_span(text: str | None, *, after: date, rules: Rules | None = Non
     return found[0][2], found[last][2]
 
 
-def enrich(a: Announcement, *, fetched_at: datetime, zone: str = "UTC", rules: Rules | None = None) -> Announcement:
-    """A copy of `a` with category, deadline, opening and event dates, status and Japan relevance.
+# Why an item no Japan rule matched is Japan-relevant all the same: a Japanese company may apply.
+_OPEN_TO_JAPAN_REASONS = {"international": "open to applicants outside Europe", "japan": "mentions Japan"}
+
+
+def enrich(a: Announcement, *, fetched_at: datetime, zone: str = "UTC", rules: Rules | None = None,
+           rates: Rates | None = None) -> Announcement:
+    """A copy of `a` with what a reader needs: category, deadline, opening and event dates, status,
+    Japan relevance, whether a Japanese company may take part (sources.eligibility), how much
+    (sources.amounts), themes (sources.themes) and the Japanese fact line (sources.headline) as of
+    the fetch day.
 
     Dates the source states (`a.stated`) win over what the text says. A call that gives no
     publication date was announced when it opened (midnight in `zone`, the source's zone).
@@ -649,12 +545,19 @@ def enrich(a: Announcement, *, fetched_at: datetime, zone: str = "UTC", rules: R
     event_date, event_end = stated.event_date, stated.event_end or stated.event_date
     if event_date is None and stated.event_text:
         event_date, event_end = read_marked_span(stated.event_text, after=fetched, rules=rules)
+    if event_date is None and category == "event":
+        event_date, event_end = extract_event_dates(text, published=published, rules=rules)
     flag, reason = japan_relevance(a.title, body, rules)
     published_at, estimated = a.published_at, a.published_estimated
     if estimated and opening_date is not None:
         opened = midnight_utc(opening_date, zone)
         if opened <= fetched_at:
             published_at, estimated = opened, False
+    status = status_on(fetched, deadline=found_deadline, deadline_kind=kind, opening_date=opening_date,
+                       category=category)
+    who = decide_eligibility(a.title, body, category=category, language=a.language)
+    amount = find_amount(text, category=category)
+    themes = themes_of(a.title, body)
     return dataclasses.replace(
         a,
         published_at=published_at,
@@ -664,12 +567,22 @@ def enrich(a: Announcement, *, fetched_at: datetime, zone: str = "UTC", rules: R
         deadline=found_deadline,
         deadline_kind=kind,
         opening_date=opening_date,
-        status=status_on(fetched, deadline=found_deadline, deadline_kind=kind, opening_date=opening_date,
-                         category=category),
-        japan_relevant=flag,
-        japan_reason=reason,
+        status=status,
+        japan_relevant=flag or who.eligibility in ("japan", "international"),
+        japan_reason=reason or _OPEN_TO_JAPAN_REASONS.get(who.eligibility),
         event_date=event_date,
         event_end=event_end,
+        eligibility=who.eligibility,
+        eligibility_region=who.region,
+        eligibility_reason=who.reason,
+        amount_max=amount.value if amount else None,
+        amount_currency=amount.currency if amount else None,
+        themes=themes,
+        headline_ja=fact_line(category=category, organisation=a.organisation, themes=themes,
+                              amount_max=amount.value if amount else None,
+                              amount_currency=amount.currency if amount else None, deadline=found_deadline,
+                              deadline_kind=kind, status=status, opening_date=opening_date, event_date=event_date,
+                              event_end=event_end, eligibility=who, today=fetched, rates=rates, lang="ja"),
     )
 
 

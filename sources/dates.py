@@ -133,6 +133,45 @@ def find_dates(text: str, *, after: date | None = None) -> list[tuple[int, int, 
     return found
 
 
+# Day ranges inside one month: "12-14 May 2026", "12 to 14 May", "du 3 au 5 juin", "les 23 et 24 mai",
+# and a Japanese range whose end gives only the day: "1月20日（火）～21日（水）".
+_DAY_RANGE = re.compile(
+    rf"(?<![\w])(?P<d1>\d{{1,2}})(?:st|nd|rd|th|er)?\s*(?:-|–|~|to|au|et|and|until|till)\s*"
+    rf"(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<mon>{_MONTH_RE})\.?,?(?:\s+(?P<y>\d{{4}}))?(?![\w])",
+    re.IGNORECASE,
+)
+_JA_DAY_RANGE_END = re.compile(r"\s*(?:[(（][^)）]{1,6}[)）])?\s*(?:\d{1,2}[:時]\d{0,2}分?)?\s*[～〜~\-－ー]\s*(?P<d>\d{1,2})\s*日")
+
+
+def find_day_ranges(text: str, *, after: date) -> list[tuple[int, int, date, date]]:
+    """(start, end, first day, last day) of every range of days within one month, in order.
+    Year-less ranges take the next occurrence on or after `after`."""
+    text = unicodedata.normalize("NFKC", text or "")
+    found = []
+    for m in _DAY_RANGE.finditer(text):
+        mon = _month(m["mon"])
+        if not mon or (mon == 5 and m["mon"] == "may"):
+            continue
+        d1, d2 = int(m["d1"]), int(m["d2"])
+        if d2 <= d1:
+            continue
+        if m["y"]:
+            first, last = _make(int(m["y"]), mon, d1), _make(int(m["y"]), mon, d2)
+        else:
+            first = _next_occurrence(mon, d1, after)
+            last = first and _make(first.year, mon, d2)
+        if first and last:
+            found.append((m.start(), m.end(), first, last))
+    if "月" in text:
+        for start, end, day, _ in find_dates(text, after=after):
+            m = _JA_DAY_RANGE_END.match(text, end)
+            if m and int(m["d"]) > day.day:
+                last = _make(day.year, day.month, int(m["d"]))
+                if last:
+                    found.append((start, m.end(), day, last))
+    return sorted(found)
+
+
 def parse_date(text: str | None, *, after: date | None = None, languages: list[str] | None = None) -> date | None:
     """The first date written in `text`, or None.
 

@@ -20,7 +20,7 @@ from spacedigest.sources.classify import (
     load_rules,
     status_on,
 )
-from spacedigest.reports.i18n import CATEGORY_LABELS
+from spacedigest.sources.i18n import CATEGORY_LABELS
 from spacedigest.sources.models import Announcement, Source, Stated
 from tests.conftest import FIXTURES, PROJECT_ROOT
 

@@ -190,16 +190,31 @@ def test_sections_order_content_and_sorting():
         make_item("close-today", category="event", status="open", deadline=today, deadline_kind="date"),
         make_item("closed", category="funding", status="closed", deadline=today - timedelta(days=1),
                   deadline_kind="date", published_at=utc(2024, 11, 17, 16)),
+        make_item("jp-late", category="funding", status="open", deadline=today + timedelta(days=60),
+                  deadline_kind="date", eligibility="international"),
+        make_item("jp-soon", category="tender", status="open", deadline=today + timedelta(days=5),
+                  deadline_kind="date", eligibility="japan"),
+        make_item("jp-rolling", category="incubation", status="open", deadline_kind="rolling", eligibility="japan"),
+        make_item("jp-restricted", category="funding", status="open", deadline=today + timedelta(days=6),
+                  deadline_kind="date", eligibility="restricted"),
+        make_item("jp-closed", category="funding", status="closed", deadline=today - timedelta(days=3),
+                  deadline_kind="date", eligibility="japan"),
+        make_item("event-later", category="event", event_date=today + timedelta(days=20)),
+        make_item("event-sooner", category="event", event_date=today + timedelta(days=2)),
     ]
     digest = build_digest(items, W47, lang="ja", generated_at=utc(2024, 11, 24, 23), today=today)
-    assert [s.key for s in digest.sections] == ["closing_soon", "new_calls", "events", "partnership", "other"]
-    assert [s.title for s in digest.sections][0] == "締切が近い公募"
+    assert [s.key for s in digest.sections] == ["may_apply", "closing_soon", "new_calls", "events", "partnership",
+                                                "news", "closed"]
+    assert [s.title for s in digest.sections][:2] == ["日本企業が応募できる公募", "締切が近い公募"]
     by_key = {s.key: [i.id for i in s.items] for s in digest.sections}
-    assert by_key["closing_soon"] == ["close-today", "close-soon", "close-late"]  # soonest first
-    assert by_key["new_calls"] == ["fund-far", "programme", "tender", "incubation", "closed"]  # newest first
-    assert by_key["events"] == ["event"]
+    # open calls a Japanese company may apply to come first, soonest deadline first, rolling last
+    assert by_key["may_apply"] == ["jp-soon", "jp-late", "jp-rolling"]
+    assert by_key["closing_soon"] == ["close-today", "close-soon", "jp-restricted", "close-late"]  # soonest first
+    assert by_key["new_calls"] == ["fund-far", "tender", "incubation"]  # newest first; no news, no closed call
+    assert by_key["events"] == ["event-sooner", "event-later", "event"]  # by the day they take place
     assert by_key["partnership"] == ["partner"]
-    assert by_key["other"] == ["news-new", "news-old"]
+    assert by_key["news"] == ["news-new", "programme", "news-old"]  # programme news last, with the other news
+    assert by_key["closed"] == ["jp-closed", "closed"]  # a closed call is never among the new calls
     assert digest.item_count == len(items)
 
 
@@ -223,7 +238,7 @@ def test_empty_digest_has_no_sections_and_unknown_language_is_refused():
 
 def test_unknown_category_lands_in_other_news():
     digest = build_digest([make_item("x", category="weird")], W47, lang="en", generated_at=utc(2024, 11, 24, 23))
-    assert [s.key for s in digest.sections] == ["other"]
+    assert [s.key for s in digest.sections] == ["news"]
 
 
 def test_category_labels_exist_for_every_category_in_both_languages():

@@ -211,3 +211,90 @@ def test_bad_usage_exits_2_with_one_line(cli):
     assert bad.returncode == 2 and "unknown source id" in bad.stderr and "Traceback" not in bad.stderr
     week = cli("digest", "--week", "2024-W60")
     assert week.returncode == 2 and "Traceback" not in week.stderr
+
+
+def week_of_calls(now: datetime) -> bytes:
+    """A week as a member company reads it: calls it may and may not apply to, one already closed, an
+    event and news."""
+    def day(days: int) -> str:
+        return (now + timedelta(days=days)).strftime("%d %B %Y")
+
+    items = [
+        ("may-japan", "Lunar logistics services: call for proposals open to Japanese companies",
+         f"Japanese companies are eligible to apply, alone or with European partners. Deadline: {day(40)}."),
+        ("may-world", "Global challenge: space for oceans",
+         f"Start-ups from any country may apply. Prize of up to EUR 50,000. Applications close on {day(20)}."),
+        ("restricted", "Kick-start: space for water resilience",
+         f"Only companies established in ESA Member States may apply. Funding of EUR 75,000 per activity. "
+         f"Deadline: {day(30)}."),
+        ("silent", "Call for ideas: space for forests", f"Ideas can be submitted until {day(25)}."),
+        ("closed", "Call for proposals: Moon habitats",
+         f"Companies from any country could apply. The call closed on {day(-5)}."),
+        ("event", "Webinar: how to apply to ESA Space Solutions",
+         f"The webinar takes place online on {day(10)}. Register by {day(8)}."),
+        ("news", "ESA selects ten start-ups for its incubation centres",
+         "Ten companies were selected after the autumn round."),
+    ]
+    entries = "".join(
+        f"<item><title>{title}</title><link>https://business.esa.int/{guid}</link><guid>urn:{guid}</guid>"
+        f"<description>{text}</description><pubDate>{format_datetime(now - timedelta(hours=n + 1))}</pubDate></item>"
+        for n, (guid, title, text) in enumerate(items))
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>ESA Business</title>'
+            f"<link>https://business.esa.int/</link>{entries}</channel></rss>").encode()
+
+
+MAY_APPLY = ("Lunar logistics services", "Global challenge: space for oceans")
+OTHERS = ("Kick-start: space for water resilience", "Call for ideas: space for forests",
+          "Webinar: how to apply to ESA Space Solutions", "ESA selects ten start-ups")
+
+
+def test_a_week_read_by_a_japanese_company(cli, http_server, smtp_server, tmp_path):
+    """Issue 12: the first section holds only open calls a Japanese company may apply to; a closed call
+    is never among the new calls; every item has its Japanese fact line; a subscriber who asked for
+    only the calls they may apply to gets only those."""
+    from bs4 import BeautifulSoup
+
+    controller, handler = smtp_server
+    http_server.add("/esa.xml", body=week_of_calls(datetime.now(timezone.utc)))
+    catalog = tmp_path / "cat.toml"
+    catalog.write_text(catalog_toml([("esa-business", "ESA", http_server.url("/esa.xml"))]))
+    env = {"SPACEDIGEST_SOURCES": str(catalog), "SPACEDIGEST_FROM": "Digest <digest@spacedigest.example>",
+           "SPACEDIGEST_SMTP_URL": f"smtp://127.0.0.1:{controller.port}"}
+    assert cli("subscribers", "add", "all@example.jp", "--lang", "ja", env=env).returncode == 0
+    assert cli("subscribers", "add", "only@example.jp", "--lang", "ja", "--eligible-only", env=env).returncode == 0
+    run = cli("run", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    by_rcpt = {rcpts[0]: email.message_from_bytes(content, policy=email.policy.default)
+               for rcpts, content in handler.messages}
+
+    html = by_rcpt["all@example.jp"].get_body(("html",)).get_content()
+    text = " ".join(BeautifulSoup(html, "lxml").get_text(" ").split())
+    headings = [" ".join(h.get_text().split()) for h in BeautifulSoup(html, "lxml").find_all("h2")]
+    assert headings[0] == "日本企業が応募できる公募（2件）"
+    first, second = text.index(headings[0]), text.index(headings[1])
+    for title in MAY_APPLY:
+        assert first < text.index(title) < second, title
+    for title in OTHERS:
+        assert text.index(title) > second, title
+    # the closed call is one short line under 締切済み, after every new call
+    assert headings[-1] == "締切済み（参考）（1件）" and text.index("Call for proposals: Moon habitats") > text.index(headings[-1])
+    # every item but the closed one opens with its fact line, what / who / how much / by when
+    soup = BeautifulSoup(html, "lxml")
+    facts = [" ".join(div.get_text().split()) for div in soup.find_all("div") if div.get_text().strip().startswith(
+        ("応募可", "制限あり", "要確認", "参加可", "【"))]
+    assert len(facts) == 6
+    assert any("応募資格: 日本企業も応募可" in f for f in facts)
+    assert any("最大5万ユーロ（約" in f and "応募資格: 国籍不問（日本企業も応募可）" in f for f in facts)
+    assert any("応募資格: ESA加盟国の法人のみ" in f for f in facts)
+    assert any(f.startswith("【イベント】ESA｜開催") for f in facts)
+
+    only = by_rcpt["only@example.jp"].get_body(("plain",)).get_content()
+    flat = " ".join(only.split())
+    assert all(title in flat for title in MAY_APPLY)
+    assert not any(title in flat for title in OTHERS + ("Moon habitats",))
+
+    rows = query_json(cli, "select title, eligibility from open_to_japan order by title")
+    assert [r["title"][:18] for r in rows] == ["Global challenge: ", "Lunar logistics se"]
+    assert query_json(cli, "select eligibility, count(*) as n from items group by 1 order by 1") == [
+        {"eligibility": "international", "n": 2}, {"eligibility": "japan", "n": 1},
+        {"eligibility": "restricted", "n": 1}, {"eligibility": "unknown", "n": 3}]

@@ -33,9 +33,9 @@ def test_event_dates_from_a_page_reach_warehouse_digest_and_calendar(tmp_path, m
 
     report = jobs.build_digest(settings, week="2024-W43", now=SEEN)
     html = open(report.paths["ja"]["html"], encoding="utf-8").read()
-    assert "開催日 2024年11月18日（月）" in html and "締切 2024年11月15日（金）" in html
-    english = open(report.paths["en"]["txt"], encoding="utf-8").read()
-    assert "Takes place Mon 18 November 2024" in english
+    assert "開催 11月18日（月）・申込締切 11月15日（金）（残り24日）" in html  # the day, and the deadline apart
+    english = " ".join(open(report.paths["en"]["txt"], encoding="utf-8").read().split())
+    assert "takes place 18 Nov, register by 15 Nov (24 days left)" in english
 
     calendar = icalendar.Calendar.from_ical(open(report.paths["site"]["calendar"], "rb").read())
     events = {(str(e["summary"]), e.decoded("dtstart")) for e in calendar.walk("VEVENT")}

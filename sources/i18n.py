@@ -1,4 +1,5 @@
-"""The one home of what readers see in Japanese and English: `reports/strings.toml`."""
+"""The one home of what readers see in Japanese and English: `sources/strings.toml` (in `sources`,
+the base every stage may read: the Japanese fact line is made when an item is classified)."""
 from __future__ import annotations
 
 import tomllib
@@ -10,11 +11,11 @@ LANGUAGES = ("ja", "en")
 
 @lru_cache(maxsize=1)
 def _all() -> dict[str, dict]:
-    text = resources.files("spacedigest.reports").joinpath("strings.toml").read_text(encoding="utf-8")
+    text = resources.files("spacedigest.sources").joinpath("strings.toml").read_text(encoding="utf-8")
     table = tomllib.loads(text)
     missing = set(table["ja"]) ^ set(table["en"])
     if missing:  # a string in one language only would show as a KeyError to some readers
-        raise ValueError(f"reports/strings.toml: keys not in both languages: {', '.join(sorted(missing))}")
+        raise ValueError(f"sources/strings.toml: keys not in both languages: {', '.join(sorted(missing))}")
     return table
 
 
