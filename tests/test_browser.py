@@ -71,20 +71,20 @@ def submit(driver, element_id: str = "submit", by=None) -> str:
 
 
 def load_calls(home: Path) -> None:
-    """A few real announcements in the warehouse, through the real parser, normaliser and loader."""
+    """A few real announcements in the warehouse, through the real parser, classifier and loader."""
     from datetime import datetime, timezone
 
-    from spacedigest.sources.feed import parse_feed
-    from spacedigest.sources.models import Source
-    from spacedigest.sources.normalize import normalize
+    from spacedigest.sources import kinds
+    from spacedigest.sources.catalog import load_catalog
+    from spacedigest.sources.pipeline import interpret
     from spacedigest.warehouse import db, load
     from tests.test_e2e import fresh_feed
 
     now = datetime.now(timezone.utc)
-    source = Source(id="esa-business", organisation="ESA", kind="feed", url="https://business.esa.int/feed")
-    announcements = normalize(parse_feed(fresh_feed(now, n=3), url=source.url), source, fetched_at=now)
+    source = next(s for s in load_catalog() if s.kind == "feed" and s.organisation == "ESA")
+    page = kinds.kind_of(source).parse(source, fresh_feed(now, n=3), url=source.url, content_type=None)
     with db.writer(home) as con:
-        load.load_announcements(con, announcements, seen_at=now)
+        load.load_announcements(con, interpret(source, [page], url=source.url, fetched_at=now), seen_at=now)
 
 
 def wait_for(condition, timeout: float = 15.0):
