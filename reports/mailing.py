@@ -8,11 +8,12 @@ from urllib.parse import urljoin
 
 from spacedigest.reports import digest as dg, mail, render
 from spacedigest.sources.headline import Rates
+from spacedigest.reports.subscribers import TOKEN_LENGTH
 from spacedigest.sources.models import DigestItem, Subscriber
 
-# Stands for the subscriber's token in a body rendered once per group; replaced per message. Letters,
-# digits and '_' only: it passes URL quoting and HTML escaping unchanged, and so does a real token.
-TOKEN_SLOT = "TOKENSLOT_5f2c9a0e"
+# Stands for the subscriber's token in a body rendered once per group; filled per message. As long as a
+# token, of letters, digits and '_' only: it passes URL quoting and HTML escaping unchanged, as a token does.
+TOKEN_SLOT = "TOKENSLOT_5f2c9a0e" + "_" * (TOKEN_LENGTH - 18)
 
 
 def personal_links(site_url: str, token: str) -> dict[str, str]:
@@ -55,8 +56,7 @@ def digest_messages(subscribers: Iterable[Subscriber], items: list[DigestItem], 
             use_8bit = bool(eight_bit())
         subject, text, html = rendered[key]
         yield sub, mail.build_message(
-            subscriber=sub, subject=subject, text=text.replace(TOKEN_SLOT, sub.token),
-            html=html.replace(TOKEN_SLOT, sub.token), sender=sender,
+            subscriber=sub, subject=subject, text=text, html=html, sender=sender, personal=(TOKEN_SLOT, sub.token),
             unsubscribe_url=mail.unsubscribe_url(unsubscribe_base, sub.token), now=now, eight_bit=use_8bit,
         )
 

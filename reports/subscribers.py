@@ -22,6 +22,7 @@ LANGUAGES = ("ja", "en")
 FREQUENCIES = ("weekly", "weekly+daily")  # weekly+daily: also a short alert when a new call open to Japan appears
 COMPANY_MAX = 100  # characters
 TOKEN_BYTES = 24  # 192 random bits per token
+TOKEN_LENGTH = 32  # characters of its URL-safe form
 NAME_MAX = 100  # characters; a display name longer than this is truncated
 LIST_ITEM_MAX = 64  # characters per organisation / category name
 LIST_MAX = 50  # organisations or categories per subscriber
