@@ -161,6 +161,7 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
         receivers = claims.claimed(sub for sub in pending if sub.id not in already)
         deliver.deliver_all(messages(receivers, eight_bit=transport.accepts_8bitmime), transport, on_result)
         report.busy = claims.busy
+        report.skipped += claims.done_meanwhile
     status = "partial" if report.failed or report.rejected else "ok"
     with db.writer(settings.home) as con:
         ledger.move_results(con, settings.home)

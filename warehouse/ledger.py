@@ -76,6 +76,7 @@ class Claims:
     owner: str = field(default_factory=owner_id)
     lease: timedelta = LEASE
     busy: list[str] = field(default_factory=list)  # addresses another live send is mailing right now
+    done_meanwhile: int = 0  # sent (or refused for good) by another send since this one looked
     _conn: object = None
 
     def __enter__(self) -> "Claims":
@@ -114,6 +115,8 @@ class Claims:
                 state = self._conn.execute(statement("ledger_state"), key).fetchone()
                 if state and state[0] == "claimed":
                     self.busy.append(sub.email)
+                else:
+                    self.done_meanwhile += 1
                 return None
             raw = new_token()
             journal.put_token(self._conn, token_hash(raw), sub.email, "mail", now=now)
