@@ -240,9 +240,7 @@ class WebApp:
             self.check_csrf(request, form, lang)
             shown, errors = self._read_choices(form, lang, email=email, paused=form.get("paused") == "yes",
                                                name=current.name, company=current.company)
-            if errors:
-                status = 400
-            else:
+            if not errors:
                 changed = {k: v for k, v in preferences_of(_as_subscriber(shown)).items()
                            if k not in ("name", "company")}
                 journal.record_change(self.home, email, "preferences", changed, now=_now())

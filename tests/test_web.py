@@ -187,9 +187,16 @@ def test_forged_and_reused_tokens_get_a_clear_4xx(site):
     reused = http.post("/confirm", data=form_fields(button.text))
     assert reused.status_code == 410 and "使用済み" in reused.text
     assert http.get("/" + link).status_code == 410
-    # a confirmation token is no key to preferences or unsubscribe
+    # a confirmation token is no key to preferences or unsubscribe, and a mail's token confirms nothing
     token = link.split("=", 1)[1]
     assert http.get(f"/preferences?token={token}").status_code == 404
+    send_now(settings)
+    mail_token = links_in(box.to("taro@example.jp")[-1])["unsubscribe"]
+    http.post(f"/unsubscribe?token={mail_token}", data={"List-Unsubscribe": "One-Click"})
+    fields = {**form_fields(button.text), "token": mail_token}
+    assert http.post("/confirm", data=fields).status_code == 404
+    assert http.get(f"/confirm?token={mail_token}").status_code == 404
+    assert journal.subscriber_now(settings.home, "taro@example.jp").active is False
 
 
 def test_forms_refuse_a_post_without_its_csrf_token(site):

@@ -202,7 +202,8 @@ def find_token(home: Path, hashed: str) -> dict | None:
 
 
 def use_token(conn: sqlite3.Connection, hashed: str, *, now: datetime) -> tuple[str, dict] | None:
-    """Mark a one-time token used; None if it is unknown, expired or was used already."""
+    """Mark a confirmation token used; None if it is unknown, not a confirmation token, expired or
+    was used already."""
     row = conn.execute(statement("journal_token_use"), {"hash": hashed, "now": stamp(now)}).fetchone()
     return (row[0], json.loads(row[1]) if row[1] else {}) if row else None
 
