@@ -370,3 +370,20 @@ def test_behind_a_reverse_proxy_under_a_path(tmp_path, mail_server, monkeypatch)
         assert http.get("/digest/static/web.css").headers["content-type"].startswith("text/css")
         missing = http.get("/subscribe")
         assert missing.status_code == 404 and missing.headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_confirmation_link_expires_after_48_hours(site):
+    settings, app, box = site
+    from spacedigest.reports.subscribers import new_token, token_hash
+
+    raw = new_token()
+    sent_at = datetime.now(timezone.utc) - timedelta(hours=48, minutes=1)
+    with journal.connect(settings.home) as conn:
+        journal.put_token(conn, token_hash(raw), "late@example.org", "confirm", now=sent_at,
+                          expires_at=sent_at + timedelta(hours=48), data={"language": "ja"})
+    http = client(app.url)
+    assert http.get(f"/confirm?token={raw}").status_code == 410
+    fields = form_fields(http.get("/subscribe").text)
+    late = http.post("/confirm", data={"csrf": fields["csrf"], "token": raw})
+    assert late.status_code == 410 and "48時間" in late.text
+    assert journal.subscriber_now(settings.home, "late@example.org") is None
