@@ -263,6 +263,8 @@ def cmd_release(args, settings: Settings) -> int:
 
 def print_digest(report) -> None:
     print(f"digest {report.label}: {report.item_count} items")
+    for warning in report.warnings:
+        print(f"  {warning}")
     for lang, paths in report.paths.items():
         for fmt, path in paths.items():
             print(f"  {lang} {fmt:<4} {path}")

@@ -20,6 +20,7 @@ class DigestReport:
     paths: dict[str, dict[str, str]]
     window_start: datetime
     window_end: datetime
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -54,11 +55,15 @@ def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[st
     `exclude`: re-render the latest digest (or that week's) without these items (they stay out of
     its mails too)."""
     from spacedigest.reports import archive, digest as dg, render
+    from spacedigest.reports import translate as tr
     from spacedigest.sources.headline import load_rates
 
     now = now or datetime.now(timezone.utc)
     rates = load_rates(str(settings.rates) if settings.rates else None)
-    with db.writer(settings.home) as con:
+    translator = tr.translator_for(settings.translate, deepl_key=settings.deepl_key, deepl_url=settings.deepl_url,
+                                   openai_url=settings.openai_url, openai_model=settings.openai_model,
+                                   openai_key=settings.openai_key)
+    with db.writer(settings.home, publish_copy=False) as con:
         excluded: list[str] = []
         if exclude:
             record = records.find_digest(con, dg.week_window(week).label if week else None)
@@ -75,6 +80,16 @@ def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[st
             raise LookupError(f"no item {', '.join(unknown)} in digest {window.label} "
                               f"(its items: spacedigest query \"select id, title from items ...\")")
         items = dg.without(chosen, excluded)
+        texts = tr.texts_to_translate(items)
+        known = records.known_translations(con, [tr.text_hash(t) for t in texts], tr.TARGET)
+    # the translator is asked with no warehouse connection held (it is the network)
+    outcome = tr.translate_missing(texts, known, translator, budget=settings.translate_budget) if translator else None
+    warnings = [outcome.warning] if outcome and outcome.warning else []
+    with db.writer(settings.home) as con:
+        if outcome and outcome.translations:
+            records.store_translations(con, tr.rows_of(outcome, texts, translator.name, now))
+            known = {**known, **outcome.translations}
+        items = tr.with_translations(items, known)
         paths: dict[str, dict[str, str]] = {}
         site_entries = []
         for lang in langs:
@@ -92,7 +107,7 @@ def build_digest(settings: Settings, *, week: str | None = None, langs: tuple[st
                        calendar_ics=archive.calendar(candidates))
     paths["site"] = {"index": str(site / "index.html"), "calendar": str(site / archive.CALENDAR_FILE),
                      "atom": str(site / archive.FEED_FILE)}
-    return DigestReport(window.label, digest_id, len(items), paths, window.start, window.end)
+    return DigestReport(window.label, digest_id, len(items), paths, window.start, window.end, warnings)
 
 
 # Links from a rendered report under $SPACEDIGEST_HOME/reports/ to the archive beside it.
@@ -107,6 +122,7 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
     from dataclasses import replace
 
     from spacedigest.reports import deliver, digest as dg
+    from spacedigest.reports import translate as tr
     from spacedigest.reports.mailing import alert_recipients, digest_messages
     from spacedigest.sources.headline import load_rates
 
@@ -123,6 +139,9 @@ def send_digest(settings: Settings, *, label: str | None = None, dry_run: bool =
         subscribers = [sub for sub in records.list_subscribers(con) if sub.receiving]
         candidates = dg.without(dg.refresh_status(records.digest_candidates(con, record.window_start, record.window_end),
                                                   dg.jst_date(record.window_end)), record.excluded)
+        texts = tr.texts_to_translate(candidates)  # translated when the digest was built; none asked here
+        candidates = tr.with_translations(
+            candidates, records.known_translations(con, [tr.text_hash(t) for t in texts], tr.TARGET))
     report = SendReport(label=record.label, dry_run=dry_run, kind=kind, missing=settings.legal_missing())
     window = dg.Window(record.window_start, record.window_end, record.label)
     if kind == "alert":

@@ -24,6 +24,13 @@ class Settings:
     dask_address: str | None
     parse_processes: int | None = None  # None: decided by the catalog's size and the cores
     rates: Path | None = None  # yen rates table replacing the built-in sources/rates.toml
+    translate: str | None = None  # deepl | openai: machine translation into Japanese (off when unset)
+    translate_budget: int = 20_000  # characters a run may send to the translator
+    deepl_key: str | None = None
+    deepl_url: str | None = None
+    openai_url: str | None = None  # an OpenAI-compatible /chat/completions base URL (OpenAI, Ollama, vLLM)
+    openai_model: str | None = None
+    openai_key: str | None = None
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     site_url_set: bool = False  # False: site_url is the web app's own address, members cannot reach it
@@ -99,6 +106,13 @@ def load_settings() -> Settings:
         contact_email=(env("SPACEDIGEST_CONTACT_EMAIL") or "").strip() or None,
         review_hours=_hours("SPACEDIGEST_REVIEW_HOURS"),
         rates=Path(env("SPACEDIGEST_RATES")).expanduser() if env("SPACEDIGEST_RATES") else None,
+        translate=(env("SPACEDIGEST_TRANSLATE") or "").strip().lower() or None,
+        translate_budget=_int("SPACEDIGEST_TRANSLATE_BUDGET", 20_000),
+        deepl_key=env("SPACEDIGEST_DEEPL_KEY") or env("DEEPL_AUTH_KEY") or None,
+        deepl_url=env("SPACEDIGEST_DEEPL_URL") or None,
+        openai_url=env("SPACEDIGEST_OPENAI_URL") or None,
+        openai_model=env("SPACEDIGEST_OPENAI_MODEL") or None,
+        openai_key=env("SPACEDIGEST_OPENAI_KEY") or env("OPENAI_API_KEY") or None,
     )
 
 

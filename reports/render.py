@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -158,6 +158,7 @@ class ItemView:
     verdict: str  # the badge: may a Japanese company take part ("応募可", "制限あり", "要確認")
     title: str
     url: str | None
+    original_title: str  # the title as published, when `title` is a machine translation ("" otherwise)
     category: str
     organisation: str
     deadline: str  # "" when the item has none
@@ -167,6 +168,7 @@ class ItemView:
     japan: bool
     japan_reason: str
     summary: str
+    summary_machine: bool  # the summary is a machine translation
     published: str
     sources: str
 
@@ -221,6 +223,13 @@ def facts_of(item: DigestItem, lang: str, today: date, rates: Rates | None = Non
                      today=today, rates=rates, lang=lang)
 
 
+def translated(item: DigestItem, lang: str) -> DigestItem:
+    """The item with its machine translations only in the Japanese digest (the English one shows originals)."""
+    if lang == "ja" or not (item.title_ja or item.summary_ja):
+        return item
+    return replace(item, title_ja=None, summary_ja=None)
+
+
 def _verdict(item: DigestItem, lang: str) -> str:
     if not says_who(item.category, item.eligibility):
         return ""
@@ -236,7 +245,8 @@ def item_view(item: DigestItem, lang: str, today: date, rates: Rates | None = No
         facts=one_line(facts_of(item, lang, today, rates)),
         eligibility=item.eligibility if says_who(item.category, item.eligibility) else "none",
         verdict=_verdict(item, lang),
-        title=one_line(item.title) or "(untitled)",
+        title=one_line(translated(item, lang).title_ja or item.title) or "(untitled)",
+        original_title=one_line(item.title) if translated(item, lang).title_ja else "",
         url=safe_url(item.url),
         category=category_label(item.category, lang),
         organisation=one_line(item.organisation),
@@ -247,7 +257,8 @@ def item_view(item: DigestItem, lang: str, today: date, rates: Rates | None = No
         # the fact line says whether a Japanese company may take part; for news, why it concerns Japan
         japan=bool(item.japan_relevant) and not _verdict(item, lang),
         japan_reason=one_line(japan_reason_label(item.japan_reason, lang)),
-        summary=truncate(one_line(item.summary), SUMMARY_CHARS),
+        summary=truncate(one_line(translated(item, lang).summary_ja or item.summary), SUMMARY_CHARS),
+        summary_machine=bool(translated(item, lang).summary_ja),
         published=published,
         sources=", ".join(one_line(s) for s in item.source_ids),
     )

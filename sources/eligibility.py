@@ -101,6 +101,9 @@ class EligibilityRules:
     rules: tuple[Rule, ...]
     refusal: re.Pattern
     programme: JapaneseProgramme
+    outside_japan: re.Pattern  # outsiders so named are outside Japan
+    outside_eu: re.Pattern  # ... outside the EU
+    eu_programmes: re.Pattern  # joining one of these without funding: the money is for the EU and associates
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,9 @@ def _load_cached(path: str) -> EligibilityRules:
         programme=JapaneseProgramme(
             programme["id"], re.compile(_alternation(programme["bodies"])), re.compile(_alternation(programme["foreign"])),
             re.compile(_words(programme["invites"])), frozenset(programme["categories"])),
+        outside_japan=re.compile(_alternation(data["implied_region"]["outside_japan"])),
+        outside_eu=re.compile(_alternation(data["implied_region"]["outside_eu"])),
+        eu_programmes=re.compile(_alternation(data["implied_region"]["eu_programmes"])),
     )
 
 
@@ -286,17 +292,14 @@ def _japan_among(match: _Match, rules: EligibilityRules) -> bool:
         for j in japan)
 
 
-def _outsiders_region(match: _Match) -> str | None:
+def _outsiders_region(match: _Match, rules: EligibilityRules) -> str | None:
     """Whom "outsiders are not eligible" keeps: the region outside which they are."""
-    phrase = match.phrase
-    if re.search(r"海外|外国|国外", phrase):
+    if rules.outside_japan.search(match.phrase):
         return "Japan"  # a Japanese call: abroad is outside Japan
     names = [r.name for r in match.regions if not r.japan]
     if names:
         return names[0]
-    if re.search(r"third[- ]countr|pays tiers|non-eu|hors (?:de l.)?ue|域外", phrase):
-        return "EU"
-    return None
+    return "EU" if rules.outside_eu.search(match.phrase) else None
 
 
 def _region_name(regions: list[Region]) -> tuple[str | None, str | None]:
@@ -326,7 +329,7 @@ def decide(title: str, text: str, *, category: str, language: str = "en",
                 # "open to Japanese and British companies", "日本国内の企業に限る"; a region that
                 # includes Japan without naming it ("Asia-Pacific start-ups") is open to many countries
                 effect = "japan" if any(r.japan and r.names_japan for r in m.regions) else "international"
-        elif effect == "outsiders_out" and _outsiders_region(m) == "Japan":
+        elif effect == "outsiders_out" and _outsiders_region(m, rules) == "Japan":
             effect = "domestic"  # 「海外法人は対象外」 in a Japanese call
         by_effect.setdefault(effect, []).append(m)
 
@@ -339,12 +342,12 @@ def decide(title: str, text: str, *, category: str, language: str = "en",
         regions += [r for r in m.regions if not r.japan and r not in regions]
     if not regions:
         for m in by_effect.get("outsiders_out", []):
-            name = _outsiders_region(m)
+            name = _outsiders_region(m, rules)
             regions += [r for r in rules.regions if r.name == name and r not in regions]
     name, name_ja = _region_name(regions)
 
     if "no_funding" in by_effect:
-        if not regions and re.search(r"horizon|\beic\b|ホライズン", folded):
+        if not regions and rules.eu_programmes.search(folded):
             regions = [r for r in rules.regions if r.name == "EU and associated countries"]
             name, name_ja = _region_name(regions)
         return Eligibility("restricted", name, name_ja, reason(by_effect["no_funding"][0]), without_funding=True)

@@ -259,6 +259,9 @@ class DigestItem:
     amount_currency: str | None = None
     themes: list[str] = field(default_factory=list)
     headline_ja: str | None = None
+    # Machine translations into Japanese (optional, reports.translate), shown marked as such.
+    title_ja: str | None = None
+    summary_ja: str | None = None
 
 
 @dataclass(frozen=True)

@@ -191,3 +191,28 @@ def test_parse_prints_every_new_field_under_the_warehouse_names(tmp_path):
         "amount_currency": "EUR", "deadline": "2027-01-31"}
     assert record["headline_ja"].startswith("【公募】(local file)｜") and "応募資格: 国籍不問（日本企業も応募可）" in record["headline_ja"]
     assert "eligibility_reason" in record and "themes" in record and "event_date" in record and "stated" not in record
+
+
+@pytest.mark.parametrize("title, text, category, language", [
+    ("Space for Ports: call for proposals", "Services for ports around the world. Deadline: 3 March 2027.", "funding", "en"),
+    ("Call for proposals: a payload for Japan's lunar rover", "Proposals are due by 3 March 2027.", "funding", "en"),
+    ("ESA and JAXA invite proposals for joint Earth observation studies", "Deadline: 3 March 2027.", "funding", "en"),
+    ("Innovation challenge", "Experts from around the world will judge the entries. Apply by 3 March.", "funding", "en"),
+    ("Accelerator: applications open", "The accelerator has supported start-ups from 20 countries. Apply now.",
+     "incubation", "en"),
+    ("Appel à projets spatial", "Des experts du monde entier évalueront les dossiers. Date limite : 3 mars.",
+     "funding", "fr"),
+    ("宇宙ビジネスカンファレンス", "世界中の宇宙機関が参加する国際会議を開催します。", "event", "ja"),
+    ("Webinar: doing business in Japan", "Join our webinar on 4 March about the Japanese market.", "event", "en"),
+])
+def test_traps_that_must_never_read_as_open_to_japan(title, text, category, language):
+    """A false "you may apply" costs a member real time: words about the world or Japan that say nothing
+    of who may apply leave the item unknown."""
+    assert decide(title, text, category=category, language=language).eligibility == "unknown"
+
+
+def test_a_nationality_that_is_not_japanese_restricts():
+    assert decide("Trade mission to Tokyo", "UK companies can join a trade mission to Japan in May.",
+                  category="event").eligibility == "restricted"
+    assert decide("UK–Japan day", "British and Japanese companies are invited to the day in Tokyo.",
+                  category="event").eligibility == "japan"

@@ -67,10 +67,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
     )
-    current = schema_version(con)
+    # Every missing version, not only those above the highest: migrations written on parallel
+    # branches (005 landing after 007) still apply, in order.
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
     for version, name, sql in migrations():
-        if version <= current:
+        if version in done:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
@@ -183,7 +185,10 @@ def staff_is_current(home: Path) -> bool:
     except duckdb.Error:
         return False
     try:
-        return schema_version(con) >= max(version for version, _, _ in migrations())
+        done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        return {version for version, _, _ in migrations()} <= done
+    except duckdb.Error:
+        return False
     finally:
         con.close()
 

@@ -9,9 +9,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from spacedigest.sources.models import DigestItem, DigestRecord, Subscriber
-from spacedigest.warehouse.sql import statement
+from spacedigest.warehouse.sql import run_with, statement
 
 
 def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -143,3 +144,24 @@ def record_consent(con: duckdb.DuckDBPyConnection, email: str, *, event: str, at
     con.execute(statement("consent_insert"), {"email": email, "event": event, "at": at, "method": method,
                                               "wording_version": wording_version, "source": source,
                                               "detail": detail})
+
+
+# --- machine translations -----------------------------------------------------------------------
+
+def known_translations(con: duckdb.DuckDBPyConnection, hashes: list[str], lang: str) -> dict[str, str]:
+    """Text hash -> translation into `lang`, for the hashes already translated."""
+    if not hashes:
+        return {}
+    return dict(con.execute(statement("translations_known"), {"hashes": hashes, "lang": lang}).fetchall())
+
+
+def store_translations(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """Rows of `translations` (text_hash, target_lang, source_text, translated, provider, created_at)."""
+    if rows:
+        run_with(con, "translations_insert", new_translations=pa.Table.from_pylist(rows, schema=_TRANSLATION_SCHEMA))
+
+
+_TRANSLATION_SCHEMA = pa.schema([
+    ("text_hash", pa.string()), ("target_lang", pa.string()), ("source_text", pa.string()),
+    ("translated", pa.string()), ("provider", pa.string()), ("created_at", pa.timestamp("us", tz="UTC")),
+])
