@@ -183,7 +183,9 @@ PREFECT_API: dict[str, str] = {}  # filled by main(): one Prefect server shared 
 
 def env_for(home: Path, catalog: Path | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPACEDIGEST_", "PREFECT_"))}
-    env.update(SPACEDIGEST_HOME=str(home), SPACEDIGEST_FROM="Digest <digest@example.org>", NO_PROXY="*", no_proxy="*")
+    env.update(SPACEDIGEST_HOME=str(home), SPACEDIGEST_FROM="Digest <digest@example.org>", NO_PROXY="*", no_proxy="*",
+               SPACEDIGEST_SENDER_NAME="Bench", SPACEDIGEST_POSTAL_ADDRESS="1-1 Bench, Tokyo",
+               SPACEDIGEST_CONTACT_EMAIL="office@example.org", SPACEDIGEST_SITE_URL="https://digest.example.org/")
     if PREFECT_API:
         env.update(PREFECT_API_URL=PREFECT_API["url"], PREFECT_HOME=str(home.parent / f".prefect-{home.name}"))
     if catalog is not None:
@@ -704,7 +706,7 @@ def run_subscribers(server: FixtureServer, workdir: Path) -> Row:
     row = Row("subscribers-csv-and-headers", "")
     path = workdir / "subscribers.csv"
     path.write_bytes(SUBSCRIBER_CSV.encode("utf-8"))
-    imported = cli(home, "subscribers", "import", str(path))
+    imported = cli(home, "subscribers", "import", str(path), "--consent", "bench")
     runs = [imported]
     if imported.rc not in (0, 3):
         row.problems.append(f"import exit {imported.rc}: {_one_line(imported.err)}")
@@ -729,7 +731,7 @@ def run_subscribers(server: FixtureServer, workdir: Path) -> Row:
     runs.append(cli(home, "subscribers", "add", "mallory@example.org\r\nBcc: x@evil.example", "--name", "M"))
     if runs[-1].rc != 2:
         row.problems.append(f"`subscribers add` with CRLF in the address: exit {runs[-1].rc}, expected 2")
-    runs.append(cli(home, "subscribers", "import", str(path2)))
+    runs.append(cli(home, "subscribers", "import", str(path2), "--consent", "bench"))
     if len(query(home, "SELECT id FROM subscribers")) != len(SUBSCRIBERS_OK):
         row.dups += 1
         row.problems.append("a case variant created a second subscriber")
@@ -820,7 +822,7 @@ def _digest_home(server: FixtureServer, workdir: Path, name: str, emails: list[s
                                                            for i, e in enumerate(emails)), encoding="utf-8")
     catalog = write_catalog(workdir / f"{name}.toml", [{"id": "healthy", "url": server.add(
         f"/{name}/healthy", body=healthy_feed(name))}])
-    steps = [("subscribers", "import", str(csv_path)), ("collect",), ("digest",)]
+    steps = [("subscribers", "import", str(csv_path), "--consent", "bench"), ("collect",), ("digest",)]
     for args in steps if with_items else [steps[0], steps[2]]:
         run = cli(home, *args, catalog=catalog)
         if run.rc != 0:

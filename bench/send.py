@@ -53,7 +53,8 @@ def run(subscribers: int = 10_000, items: int = 40) -> tuple[float, float, int]:
     try:
         home = workdir / "home"
         now = datetime.now(timezone.utc)
-        settings = replace(load_settings(), home=home, smtp_url=f"smtp://127.0.0.1:{port}")
+        settings = replace(load_settings(), home=home, smtp_url=f"smtp://127.0.0.1:{port}", site_url_set=True,
+                           sender_name="Bench", postal_address="1-1 Bench, Tokyo", contact_email="office@example.org")
         with db.writer(home, publish_copy=False) as con:
             load.load_announcements(con, synthetic(items, published_from=now - timedelta(days=5), span_days=4,
                                                    prefix="s"), seen_at=now - timedelta(hours=2))

@@ -189,6 +189,14 @@ def cmd_run(args, settings: Settings) -> int:
     print_collect(report.collect)
     if report.skipped_reason:
         print(f"digest: skipped, {report.skipped_reason}")
+    elif report.review:
+        from spacedigest.reports.render import format_datetime_jst
+
+        print_digest(report.digest)
+        print(f"review: members get {report.review.label} at {format_datetime_jst(report.review.release_at, 'en')}"
+              f" unless staff run `spacedigest hold`; preview "
+              + (f"mailed to {report.review.mailed_to}" if report.review.mailed_to else
+                 "not mailed (no SPACEDIGEST_STAFF_EMAIL): read it under reports/"))
     else:
         print_digest(report.digest)
         print_send(report.send)
@@ -237,8 +245,31 @@ def cmd_digest(args, settings: Settings) -> int:
 
     _check_week(args.week)
     langs = (args.lang,) if args.lang else ("ja", "en")
-    print_digest(jobs.build_digest(settings, week=args.week, langs=langs))
+    print_digest(jobs.build_digest(settings, week=args.week, langs=langs, exclude=tuple(args.exclude or ())))
     return EXIT_OK
+
+
+def cmd_hold(args, settings: Settings) -> int:
+    from spacedigest.flows import jobs
+    from spacedigest.reports.digest import week_window
+
+    _check_week(args.week)
+    label, held = jobs.hold(settings, label=week_window(args.week).label if args.week else None,
+                            release=args.release)
+    print(f"hold: digest {label} " + ("held: no member gets it until `spacedigest hold --release`" if held
+                                      else "released: the next pickup (within the hour) sends it"))
+    return EXIT_OK
+
+
+def cmd_release(args, settings: Settings) -> int:
+    from spacedigest.flows import jobs
+
+    reports = jobs.release_due(settings)
+    for report in reports:
+        print_send(report)
+    if not reports:
+        print("release: no reviewed digest is due")
+    return EXIT_PARTIAL if any(r.failed for r in reports) else EXIT_OK
 
 
 def print_digest(report) -> None:
@@ -263,12 +294,52 @@ def cmd_send(args, settings: Settings) -> int:
 
 def print_send(report) -> None:
     verb = "would send" if report.dry_run else "sent"
-    print(f"send {report.label}: {verb} {report.sent}, already delivered {report.skipped}, "
-          f"rejected {len(report.rejected)}, failed {len(report.failed)}")
+    what = "alert" if report.kind == "alert" else "send"
+    print(f"{what} {report.label}: {verb} {report.sent}, already delivered {report.skipped}, "
+          f"rejected {len(report.rejected)}, failed {len(report.failed)}"
+          + (f", being sent by another send {len(report.busy)}" if report.busy else ""))
+    if report.missing:
+        from spacedigest.flows.jobs import missing_settings_message
+
+        print(f"  NOT CONFIGURED: {missing_settings_message(report.missing)}")
     for line in report.rejected:
         print(f"  REJECTED {line}")
     for line in report.failed:
         print(f"  FAILED   {line} (will be retried by the next send)")
+
+
+def cmd_alert(args, settings: Settings) -> int:
+    from spacedigest.flows import jobs
+
+    built = jobs.build_alert(settings)
+    print(f"alert {built.label}: {built.item_count} new calls a Japanese company may apply to")
+    report = jobs.send_digest(settings, label=built.label, kind="alert", dry_run=args.dry_run)
+    print_send(report)
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+# --- web ----------------------------------------------------------------------------------------
+
+def cmd_web(args, settings: Settings) -> int:
+    import uvicorn
+
+    from spacedigest.reports.web import create_app
+    from spacedigest.warehouse import db
+
+    if not db.staff_is_current(settings.home):  # the pages read the published copy: give it the schema
+        print("web: preparing the warehouse (waits for a run that holds it)")
+        with db.writer(settings.home):
+            pass
+    host = args.host or settings.web_host
+    port = args.port or settings.web_port
+    app = create_app(settings)
+    print(f"web: serving on http://{host}:{port}/ (public address {settings.site_url}); Ctrl-C to stop")
+    # proxy_headers: the client address comes from X-Forwarded-For, trusted from the reverse proxy
+    # only (SPACEDIGEST_WEB_PROXIES, default 127.0.0.1): the rate limits count per real client.
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True,
+                forwarded_allow_ips=os.environ.get("SPACEDIGEST_WEB_PROXIES") or "127.0.0.1",
+                server_header=False, access_log=False)
+    return EXIT_OK
 
 
 # --- query --------------------------------------------------------------------------------------
@@ -434,6 +505,8 @@ def cmd_subscribers(args, settings: Settings) -> int:
             raise UsageError(str(exc)) from None
         with db.writer(settings.home) as con:
             _, created = records.add_subscriber(con, sub, now=now)
+            records.record_consent(con, sub.email, event="given", at=now, method="staff-command",
+                                   source=args.consent or f"added by {_who()}")
         print(f"subscribers: {'added' if created else 'updated'} {sub.email} ({sub.language})")
         return EXIT_OK
     if args.action == "remove":
@@ -445,27 +518,36 @@ def cmd_subscribers(args, settings: Settings) -> int:
             raise UsageError(str(exc)) from None
         with db.writer(settings.home) as con:
             removed = records.remove_subscriber(con, email, now=now)
+            if removed:
+                records.record_consent(con, email, event="withdrawn", at=now, method="staff-command",
+                                       source=f"removed by {_who()}")
         print(f"subscribers: {'removed' if removed else 'no active subscriber'} {email}")
         return EXIT_OK if removed else EXIT_FATAL
     if args.action == "list":
-        with db.reader(settings.home) as con:
+        with db.writer(settings.home, publish_copy=False) as con:  # with the web's latest changes
             rows = records.list_subscribers(con)
         for r in rows:
             scope = ";".join(r.organisations) or "all"
             cats = ";".join(r.categories) or "all"
             only = " eligible-only" if r.eligible_only else ""
-            print(f"{r.email:<36} {r.language}  {r.name or '':<24} orgs={scope} categories={cats}{only}")
+            extra = (" daily-alert" if r.frequency == "weekly+daily" else "") + (" PAUSED" if r.paused else "")
+            print(f"{r.email:<36} {r.language}  {r.name or '':<24} orgs={scope} categories={cats}{only}{extra}")
         print(f"{len(rows)} active subscribers")
         return EXIT_OK
     if args.action == "import":
         if not args.email:
             raise UsageError("subscribers import needs a CSV file")
+        if not (args.consent or "").strip():
+            raise UsageError("subscribers import needs --consent \"where these addresses agreed to receive the digest\" "
+                             "(kept as their consent record, 特定電子メール法)")
         data = _read_file(args.email, "CSV file")
         parsed, errors = subs.parse_csv(subs.decode_csv(data))
         added = updated = 0
         with db.writer(settings.home) as con:
             for sub in parsed:
                 _, created = records.add_subscriber(con, sub, now=now)
+                records.record_consent(con, sub.email, event="given", at=now, method="csv-import",
+                                       source=args.consent.strip(), detail=f"{Path(args.email).name}, by {_who()}")
                 added += created
                 updated += not created
         print(f"subscribers import: {added} added, {updated} updated, {len(errors)} rows refused")
@@ -475,13 +557,24 @@ def cmd_subscribers(args, settings: Settings) -> int:
     raise UsageError(f"unknown subscribers action {args.action}")
 
 
+def _who() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "staff"
+
+
 # --- parser -------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="spacedigest",
         description="Collect space-agency programme announcements, keep them in DuckDB, mail a weekly digest.",
-        epilog="Settings: SPACEDIGEST_HOME, SPACEDIGEST_SOURCES, SPACEDIGEST_SMTP_URL, SPACEDIGEST_FROM (see README).",
+        epilog="Settings: SPACEDIGEST_HOME, SPACEDIGEST_SOURCES, SPACEDIGEST_SMTP_URL, SPACEDIGEST_FROM, "
+               "SPACEDIGEST_SITE_URL, SPACEDIGEST_SENDER_NAME, SPACEDIGEST_POSTAL_ADDRESS, SPACEDIGEST_CONTACT_EMAIL "
+               "(see README).",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -493,12 +586,31 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("digest", help="build the digest (Markdown, HTML, text) and record it")
     d.add_argument("--week", metavar="YYYY-Www", help="re-render that ISO week (Asia/Tokyo)")
     d.add_argument("--lang", choices=["ja", "en"], help="only this language (default: both)")
+    d.add_argument("--exclude", action="append", metavar="ITEM_ID",
+                   help="re-render the latest digest (or --week's) without this item, in files and mails (repeatable)")
     d.set_defaults(handler=cmd_digest)
 
     s = sub.add_parser("send", help="deliver a digest to active subscribers (never twice)")
     s.add_argument("--week", metavar="YYYY-Www", help="the digest of that ISO week (default: the latest)")
     s.add_argument("--dry-run", action="store_true", help="build the messages, send nothing")
     s.set_defaults(handler=cmd_send)
+
+    al = sub.add_parser("alert", help="build and send the daily alert of new calls open to Japan (after a collect)")
+    al.add_argument("--dry-run", action="store_true", help="build the messages, send nothing")
+    al.set_defaults(handler=cmd_alert)
+
+    w = sub.add_parser("web", help="the subscribers' web app: unsubscribe, preferences, sign-up, the archive")
+    w.add_argument("--host", help="listen address (default SPACEDIGEST_WEB_HOST or 127.0.0.1)")
+    w.add_argument("--port", type=int, help="port (default SPACEDIGEST_WEB_PORT or 8080)")
+    w.set_defaults(handler=cmd_web)
+
+    h = sub.add_parser("hold", help="staff review: keep the latest digest from members (--release lets it go)")
+    h.add_argument("--week", metavar="YYYY-Www", help="that week's digest (default: the latest)")
+    h.add_argument("--release", action="store_true", help="let it go: the next pickup sends it")
+    h.set_defaults(handler=cmd_hold)
+
+    rl = sub.add_parser("release", help="send reviewed digests whose time has come (what the hourly schedule runs)")
+    rl.set_defaults(handler=cmd_release)
 
     r = sub.add_parser("run", help="the main job: collect, digest, send")
     r.set_defaults(handler=cmd_run)
@@ -550,6 +662,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only this category: funding, tender, incubation, partnership, event, programme, other")
     su.add_argument("--eligible-only", action="store_true",
                     help="only the open calls a Japanese company may apply to")
+    su.add_argument("--consent", metavar="TEXT",
+                    help="how these addresses agreed to receive the digest (required by import; kept as their "
+                         "consent record)")
     su.set_defaults(handler=cmd_subscribers)
 
     rp = sub.add_parser("reprocess", help="rebuild items from stored raw captures with the current parsers (offline)")

@@ -1,4 +1,5 @@
-"""The weekly flow (what the schedule runs): collect -> digest -> send. Wiring only."""
+"""The scheduled flows, wiring only: weekly (collect -> digest -> send) and daily (collect -> the
+short alert of new calls open to Japan, to those who asked for it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,18 +19,35 @@ class WeeklyReport:
     digest: jobs.DigestReport | None
     send: jobs.SendReport | None
     skipped_reason: str | None = None
+    review: jobs.ReviewReport | None = None
+
+
+def _worth_retrying(task, task_run, state) -> bool:
+    """Missing legal settings, or a digest staff hold, do not change in a minute: no retry."""
+    try:
+        state.result()
+    except (jobs.MissingSettingsError, jobs.HeldError):
+        return False
+    except Exception:
+        return True
+    return True
 
 
 # Retries cover passing trouble (the warehouse busy with another run, a full disk freed). Sending
-# again is safe: deliveries already accepted are journaled and never repeated.
+# again is safe: every message is claimed in the delivery ledger and never sent twice.
 @task(name="digest", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
 def digest_task(settings: Settings) -> jobs.DigestReport:
     return jobs.build_digest(settings)
 
 
-@task(name="send", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=60)
-def send_task(settings: Settings, label: str) -> jobs.SendReport:
-    return jobs.send_digest(settings, label=label)
+@task(name="send", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=60, retry_condition_fn=_worth_retrying)
+def send_task(settings: Settings, label: str, kind: str = "weekly") -> jobs.SendReport:
+    return jobs.send_digest(settings, label=label, kind=kind)
+
+
+@task(name="alert", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
+def alert_task(settings: Settings) -> jobs.DigestReport:
+    return jobs.build_alert(settings)
 
 
 @flow(name="weekly", log_prints=False)
@@ -42,4 +60,34 @@ def weekly_flow() -> WeeklyReport:
     if already:
         return WeeklyReport(collected, None, None, f"this week's digest {already} was already built")
     digest = digest_task(settings)
+    if settings.review_hours:  # staff look first; `release` sends it when its time has come
+        return WeeklyReport(collected, digest, None, review=review_task(settings, digest.label))
     return WeeklyReport(collected, digest, send_task(settings, digest.label))
+
+
+@task(name="review", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
+def review_task(settings: Settings, label: str) -> jobs.ReviewReport:
+    return jobs.start_review(settings, label)
+
+
+@flow(name="release", log_prints=False)
+def release_flow() -> list[jobs.SendReport]:
+    """Every hour: send the reviewed digests whose time has come, unless staff hold them."""
+    return jobs.release_due(load_settings())
+
+
+@dataclass
+class DailyReport:
+    collect: CollectReport
+    alert: jobs.DigestReport
+    send: jobs.SendReport
+
+
+@flow(name="daily", log_prints=False)
+def daily_flow(due_only: bool = True) -> DailyReport:
+    """The daily collect, then the short alert of new calls a Japanese company may apply to, sent to
+    the subscribers who asked for it (and only when they have one)."""
+    collected = collect_flow(due_only=due_only)
+    settings = load_settings()
+    alert = alert_task(settings)
+    return DailyReport(collected, alert, send_task(settings, alert.label, kind="alert"))

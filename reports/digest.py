@@ -113,6 +113,19 @@ def window_since(previous_cutoff: datetime | None, now: datetime) -> Window:
     return Window(start, end, end.astimezone(TOKYO).strftime("%Y-%m-%d_%H%M"))
 
 
+def alert_window(previous_cutoff: datetime | None, now: datetime) -> Window:
+    """The daily alert's window: since the previous alert (first time: the last 24 hours)."""
+    end = _aware(now).astimezone(UTC)
+    start = _aware(previous_cutoff).astimezone(UTC) if previous_cutoff is not None else end - timedelta(days=1)
+    return Window(min(start, end), end, "alert-" + end.astimezone(TOKYO).strftime("%Y-%m-%d_%H%M"))
+
+
+def without(items: list[DigestItem], excluded) -> list[DigestItem]:
+    """The items except those staff took out (`digest --exclude`)."""
+    out = set(excluded or ())
+    return [item for item in items if item.id not in out] if out else items
+
+
 def jst_date(moment: datetime) -> date:
     return _aware(moment).astimezone(TOKYO).date()
 

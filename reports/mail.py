@@ -158,6 +158,7 @@ def unsubscribe_url(base_url: str, token: str) -> str:
 LINE_MAX = 998  # octets per line on the wire (RFC 5322 2.1.1)
 
 
+@functools.lru_cache(maxsize=128)  # the same shared body is asked about for every subscriber
 def _transfer_encoding(text: str, eight_bit: bool = False) -> str:
     """7bit where possible; 8bit for UTF-8 text when the server takes it (8BITMIME: a third
     smaller than base64 and readable as is); otherwise base64, which every server relays."""
@@ -197,12 +198,19 @@ class DigestMessage(EmailMessage):
     """An EmailMessage whose body, shared by every subscriber of one digest, is serialised once.
 
     The email package re-generates a body line by line on every as_bytes() (~1 ms for a digest);
-    the headers differ per subscriber but the body does not, so it is cached with its parts."""
+    the headers differ per subscriber but the body does not, so it is cached with its parts. The
+    subscriber's own links differ only by their token: a body in 7bit or 8bit holds a slot of the
+    token's length, filled in the wire bytes (`personal`; the parts keep the slot)."""
+
+    personal: tuple[bytes, bytes] | None = None  # (slot, token)
 
     def as_bytes(self, unixfrom: bool = False, policy=None) -> bytes:
         if unixfrom or (policy is not None and policy is not self.policy) or not self.is_multipart():
-            return super().as_bytes(unixfrom, policy)
-        return self._header_block() + _serialized_body(tuple(self.iter_parts()))
+            return self._personalised(super().as_bytes(unixfrom, policy))
+        return self._header_block() + self._personalised(_serialized_body(tuple(self.iter_parts())))
+
+    def _personalised(self, data: bytes) -> bytes:
+        return data.replace(*self.personal) if self.personal else data
 
     __bytes__ = as_bytes
 
@@ -213,7 +221,7 @@ class DigestMessage(EmailMessage):
             return smtp_data(self.as_bytes())
         # The header block ends with an empty line, so the body starts a line: stuffing the two
         # apart is stuffing the whole.
-        return dot_stuffed(self._header_block()) + _body_data(tuple(self.iter_parts()))
+        return dot_stuffed(self._header_block()) + self._personalised(_body_data(tuple(self.iter_parts())))
 
     def _header_block(self) -> bytes:
         return b"".join(self.policy.fold_binary(name, value) for name, value in self.items()) \
@@ -256,9 +264,11 @@ def smtp_data(message: bytes) -> bytes:
 
 def build_message(*, subscriber: Subscriber, subject: str, text: str, html: str, sender: str,
                   unsubscribe_url: str, now: datetime, message_domain: str | None = None,
-                  eight_bit: bool = False) -> EmailMessage:
+                  eight_bit: bool = False, personal: tuple[str, str] | None = None) -> EmailMessage:
     """One multipart/alternative UTF-8 message (plain text, then HTML) for one subscriber.
-    `eight_bit`: the server announced 8BITMIME (the transport then declares BODY=8BITMIME)."""
+    `eight_bit`: the server announced 8BITMIME (the transport then declares BODY=8BITMIME).
+    `personal` (slot, token): the texts, shared by a group, hold `slot` where this subscriber's
+    token goes (URL-safe characters only)."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     from_address = parse_sender(sender)
@@ -285,7 +295,29 @@ def build_message(*, subscriber: Subscriber, subject: str, text: str, html: str,
     msg["List-Unsubscribe-Post"] = _shared_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     msg["MIME-Version"] = _shared_header("MIME-Version", "1.0")
     msg["Content-Type"] = _shared_header("Content-Type", f'multipart/alternative; boundary="{_BOUNDARY}"')
-    for part in _body_parts(_encodable(text), _encodable(html), eight_bit):
+    text, html = _encodable(text), _encodable(html)
+    if personal:
+        slot, token = personal
+        if len(slot) == len(token) and all(_transfer_encoding(t, eight_bit) in ("7bit", "8bit") for t in (text, html)):
+            msg.personal = (slot.encode("ascii"), token.encode("ascii"))  # shared body, token in the bytes
+        else:  # base64 or quoted-printable hide the slot: this message gets a body of its own
+            text, html = text.replace(slot, token), html.replace(slot, token)
+    for part in _body_parts(text, html, eight_bit):
         msg.attach(part)
+    _assert_single_line_headers(msg)
+    return msg
+
+
+def build_notice(*, to: str, subject: str, text: str, sender: str, now: datetime) -> EmailMessage:
+    """A plain-text message to one address (a confirmation mail, the staff report); both addresses
+    validated, the subject kept to one line: nothing that came from outside can add a header."""
+    from_address = parse_sender(sender)
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = str(from_address)
+    msg["To"] = normalize_email(to)
+    msg["Subject"] = _header_text(subject, SUBJECT_MAX)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid(domain=from_address.domain or None)
+    msg.set_content(_encodable(text), charset="utf-8", cte=_transfer_encoding(_encodable(text)))
     _assert_single_line_headers(msg)
     return msg

@@ -27,7 +27,7 @@ from spacedigest.sources.text import one_line, truncate
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FORMATS = ("md", "html", "txt")
-LINK_KEYS = ("archive", "calendar", "atom", "unsubscribe")
+LINK_KEYS = ("archive", "calendar", "atom", "preferences", "unsubscribe")
 SUMMARY_CHARS = 300
 TEXT_WIDTH = 72  # display columns; a CJK character takes two
 
@@ -271,8 +271,14 @@ def _period(digest: Digest) -> str:
     return f"{start} 〜 {end}" if lang == "ja" else f"{start} – {end}"
 
 
-def subject(digest: Digest) -> str:
+def subject(digest: Digest, *, alert: bool = False) -> str:
     """One line, no CR/LF: the mail subject and the page title."""
+    if alert:
+        n = digest.item_count
+        day = _aware(digest.window.end).astimezone(TOKYO).date()
+        if digest.lang == "ja":
+            return f"【新着公募アラート】日本企業が応募できる新しい公募 {n}件（{format_date(day, 'ja', weekday=False)}）"
+        return f"[Space Business Alert] {n} new call{'s' if n != 1 else ''} open to Japanese companies ({day.day} {_MONTHS_EN[day.month - 1][:3]} {day.year})"
     start = _aware(digest.window.start).astimezone(TOKYO).date()
     end = _aware(digest.window.end).astimezone(TOKYO).date()
     n = digest.item_count
@@ -307,9 +313,12 @@ def _environment(fmt: str) -> jinja2.Environment:
     return env
 
 
-def render(digest: Digest, fmt: str, *, links: dict[str, str] | None = None) -> str:
-    """The digest as `md`, `html` or `txt`. `links` (archive, calendar, atom, unsubscribe) are optional
-    footer links; http(s) or relative paths only (the archive copy uses relative ones)."""
+def render(digest: Digest, fmt: str, *, links: dict[str, str] | None = None, legal: dict[str, str] | None = None,
+           template: str = "digest") -> str:
+    """The digest as `md`, `html` or `txt`. `links` (archive, calendar, atom, preferences, unsubscribe)
+    are optional footer links; http(s) or relative paths only (the archive copy uses relative ones).
+    `legal` (sender_name, postal_address, contact_email): the footer every mail carries
+    (特定電子メール法). `template`: digest, or alert (the short daily alert)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown digest format {fmt!r}: expected one of {', '.join(FORMATS)}")
     lang = digest.lang
@@ -330,7 +339,7 @@ def render(digest: Digest, fmt: str, *, links: dict[str, str] | None = None) -> 
         for section in digest.sections
         if section.items
     ]
-    template = _environment(fmt).get_template(f"digest.{fmt}.j2")
+    template = _environment(fmt).get_template(f"{template}.{fmt}.j2")
     return template.render(
         lang=lang,
         s=strings(lang),
@@ -341,7 +350,15 @@ def render(digest: Digest, fmt: str, *, links: dict[str, str] | None = None) -> 
         links=footer_links,
         generated=format_datetime_jst(digest.generated_at, lang),
         width=TEXT_WIDTH,
+        legal=legal_lines(legal, lang) if legal else [],
     )
+
+
+def legal_lines(legal: dict[str, str], lang: str) -> list[dict[str, str]]:
+    """The legal footer as label/value lines (empty values left out)."""
+    labels = strings(lang)["legal"]
+    return [{"label": labels[key], "value": one_line(legal.get(key) or "")}
+            for key in ("sender_name", "postal_address", "contact_email") if (legal.get(key) or "").strip()]
 
 
 def _with_raw_url(view: ItemView) -> ItemView:

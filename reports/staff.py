@@ -3,13 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 
 import jinja2
 
 from spacedigest.reports.digest import TOKYO
-from spacedigest.reports.mail import parse_sender
-from spacedigest.reports.subscribers import normalize_email
+from spacedigest.reports.mail import build_notice
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("spacedigest.reports", "templates"), autoescape=False,
                           keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
@@ -26,12 +24,5 @@ def render_health(total: int, attention: list[dict], *, now: datetime) -> str:
 
 def health_message(text: str, *, sender: str, to: str, count: int, now: datetime) -> EmailMessage:
     """A plain-text mail to the staff address; both addresses validated, no header injection."""
-    msg = EmailMessage()
-    from_address = parse_sender(sender)
-    msg["From"] = from_address
-    msg["To"] = normalize_email(to)
-    msg["Subject"] = f"spacedigest: {count} source(s) need attention"
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = make_msgid(domain=from_address.domain or None)
-    msg.set_content(text)
-    return msg
+    return build_notice(to=to, subject=f"spacedigest: {count} source(s) need attention", text=text, sender=sender,
+                        now=now)

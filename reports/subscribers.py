@@ -8,7 +8,10 @@ import spacedigest.reports each bad row by number while importing the others.
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import secrets
+from dataclasses import replace
 
 import email_validator
 
@@ -16,6 +19,10 @@ from spacedigest.sources.models import Subscriber
 from spacedigest.sources.text import one_line
 
 LANGUAGES = ("ja", "en")
+FREQUENCIES = ("weekly", "weekly+daily")  # weekly+daily: also a short alert when a new call open to Japan appears
+COMPANY_MAX = 100  # characters
+TOKEN_BYTES = 24  # 192 random bits per token
+TOKEN_LENGTH = 32  # characters of its URL-safe form
 NAME_MAX = 100  # characters; a display name longer than this is truncated
 LIST_ITEM_MAX = 64  # characters per organisation / category name
 LIST_MAX = 50  # organisations or categories per subscriber
@@ -100,8 +107,9 @@ def normalize_language(language: str | None) -> str:
     return code
 
 
-def make_subscriber(email, name="", language="ja", organisations=(), categories=(), eligible_only=False) -> Subscriber:
-    """A validated subscriber with a fresh unsubscribe token; InvalidSubscriber on bad input."""
+def make_subscriber(email, name="", language="ja", organisations=(), categories=(), eligible_only=False, *,
+                    company="", frequency="weekly", paused=False) -> Subscriber:
+    """A validated subscriber with a fresh token; InvalidSubscriber on bad input."""
     return Subscriber(
         email=normalize_email(email),
         name=clean_name(name if isinstance(name, str) else ""),
@@ -109,8 +117,75 @@ def make_subscriber(email, name="", language="ja", organisations=(), categories=
         organisations=_clean_list("organisations", organisations),
         categories=_known_categories(_clean_list("categories", categories)),
         eligible_only=_yes_or_no("eligible_only", eligible_only),
-        token=secrets.token_urlsafe(24),
+        token=new_token(),
+        company=one_line(company if isinstance(company, str) else "", COMPANY_MAX),
+        frequency=normalize_frequency(frequency),
+        paused=_yes_or_no("paused", paused),
     )
+
+
+def normalize_frequency(frequency: str | None) -> str:
+    value = (frequency or "").strip().lower() or "weekly"
+    if value not in FREQUENCIES:
+        raise InvalidSubscriber("frequency", frequency, f"expected one of {', '.join(FREQUENCIES)}")
+    return value
+
+
+# --- tokens: random, mailed raw, stored only as their SHA-256 ---------------------------------------
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(raw: str) -> str:
+    """What is stored for a token. SHA-256 is enough for 192 random bits (nothing to brute-force)."""
+    return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
+
+
+def same_hash(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("ascii", "replace"), b.encode("ascii", "replace"))
+
+
+def plausible_token(raw: object) -> bool:
+    """A string that could be one of our tokens (URL-safe base64, sane length): anything else is
+    refused before it reaches a lookup."""
+    return isinstance(raw, str) and 16 <= len(raw) <= 128 and raw.isascii() \
+        and raw.replace("-", "").replace("_", "").isalnum()
+
+
+# --- changes a subscriber makes (the web app journals them; the runs apply them) --------------------
+
+CHANGE_KINDS = ("subscribe", "preferences", "unsubscribe")
+PREFERENCE_FIELDS = ("language", "organisations", "categories", "eligible_only", "frequency", "paused")
+
+
+def preferences_of(sub: Subscriber) -> dict:
+    """The fields a subscriber may change, as journaled (JSON-ready)."""
+    return {"name": sub.name, "company": sub.company, "language": sub.language,
+            "organisations": list(sub.organisations), "categories": list(sub.categories),
+            "eligible_only": sub.eligible_only, "frequency": sub.frequency, "paused": sub.paused}
+
+
+def apply_change(current: Subscriber | None, email: str, kind: str, data: dict) -> Subscriber | None:
+    """The subscriber after one journaled change (pure; the web app and the warehouse both use it).
+    subscribe: active with the form's preferences (a returning address is re-activated);
+    preferences: the fields given; unsubscribe: inactive (the row stays)."""
+    if kind == "subscribe":
+        fresh = make_subscriber(email, **{k: data[k] for k in ("name", "language", "organisations", "categories",
+                                                                "eligible_only") if k in data},
+                                company=data.get("company", ""), frequency=data.get("frequency", "weekly"))
+        return replace(fresh, token="", id=current.id if current else None, active=True, paused=False)
+    if current is None:
+        return None  # a change for an address the warehouse does not know: nothing to change
+    if kind == "unsubscribe":
+        return replace(current, active=False)
+    if kind == "preferences":
+        merged = {**preferences_of(current), **{k: v for k, v in data.items() if k in PREFERENCE_FIELDS}}
+        checked = make_subscriber(email, merged["name"], merged["language"], merged["organisations"],
+                                  merged["categories"], merged["eligible_only"], company=merged["company"],
+                                  frequency=merged["frequency"], paused=merged["paused"])
+        return replace(checked, token="", id=current.id, active=current.active)
+    raise ValueError(f"unknown subscriber change {kind!r}")
 
 
 def _yes_or_no(field_name: str, value) -> bool:

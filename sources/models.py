@@ -290,16 +290,29 @@ class DigestRecord:
     created_at: datetime
     item_count: int
     paths: dict[str, dict[str, str]]
+    release_at: datetime | None = None  # under review: members get it from then on
+    held: bool = False  # staff said `spacedigest hold`
+    excluded: list[str] = field(default_factory=list)  # item ids staff took out
 
 
-@dataclass
+@dataclass(frozen=True)
 class Subscriber:
+    """A confirmed address and what it asked for. `token` is never stored: a send mints one per message
+    (its SHA-256 is kept in the journal), so a raw token only ever exists in the mail that carries it."""
+
     email: str
     name: str = ""
     language: str = "ja"
     organisations: list[str] = field(default_factory=list)  # empty: every organisation
     categories: list[str] = field(default_factory=list)  # empty: every category
     eligible_only: bool = False  # only the open calls a Japanese company may apply to
-    token: str = ""  # secret for the one-click unsubscribe URL
+    token: str = ""  # the raw token of the message being built (links to unsubscribe and preferences)
     id: int | None = None
     active: bool = True
+    company: str = ""
+    frequency: str = "weekly"  # weekly | weekly+daily (also a short daily alert of new calls open to Japan)
+    paused: bool = False  # no mail until the subscriber resumes
+
+    @property
+    def receiving(self) -> bool:
+        return self.active and not self.paused

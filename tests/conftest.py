@@ -74,7 +74,8 @@ def cli(tmp_path, prefect_api):
 
     def run(*args, env: dict | None = None, timeout: float = 180, input: str | None = None):
         full_env = dict(os.environ, SPACEDIGEST_HOME=str(home), PREFECT_API_URL=prefect_api,
-                        PREFECT_HOME=str(tmp_path / "prefect-client"))
+                        PREFECT_HOME=str(tmp_path / "prefect-client"), SPACEDIGEST_SITE_URL="https://digest.example.org/",
+                        **LEGAL_ENV)
         full_env.pop("SPACEDIGEST_SMTP_URL", None)
         full_env.update(env or {})
         return subprocess.run([str(exe), *args], env=full_env, capture_output=True, text=True, timeout=timeout,
@@ -82,3 +83,59 @@ def cli(tmp_path, prefect_api):
 
     run.home = home
     return run
+
+
+class MailBox:
+    """An aiosmtpd handler that keeps every accepted message; `delay` seconds per message (to make
+    sends overlap) and `on_mail(n, peer)` called at each MAIL FROM (n: messages accepted so far;
+    peer: the client's (host, port))."""
+
+    def __init__(self, delay: float = 0.0):
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.delay = delay
+        self.on_mail = None
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.on_mail is not None:
+            self.on_mail(len(self.messages), session.peer)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            import asyncio
+
+            await asyncio.sleep(self.delay)
+        self.messages.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        import email
+        import email.policy
+
+        return [email.message_from_bytes(content, policy=email.policy.default)
+                for rcpts, content in self.messages if address in rcpts]
+
+    @property
+    def recipients(self) -> list[str]:
+        return [r for rcpts, _ in self.messages for r in rcpts]
+
+
+@pytest.fixture
+def mail_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; yields (smtp URL, MailBox)."""
+    from aiosmtpd.controller import Controller
+
+    box = MailBox()
+    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{controller.port}", box
+    finally:
+        controller.stop()
+
+
+# What every mail must show (特定電子メール法): tests that send set them, as a deployment must.
+LEGAL_ENV = {"SPACEDIGEST_SENDER_NAME": "一般社団法人 宇宙ビジネス協会", "SPACEDIGEST_POSTAL_ADDRESS": "東京都中央区日本橋1-1-1",
+             "SPACEDIGEST_CONTACT_EMAIL": "office@spacedigest.example", "SPACEDIGEST_FROM": "Digest <digest@spacedigest.example>"}

@@ -168,6 +168,7 @@ def _chromium(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # a browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium fonts-noto-cjk)")
 def test_archive_renders_in_headless_chromium(tmp_path: Path):
     site = tmp_path / "site"

@@ -159,7 +159,7 @@ def test_run_delivers_each_subscriber_once_in_their_language(cli, http_server, s
     env = {"SPACEDIGEST_SOURCES": str(catalog), "SPACEDIGEST_FROM": "Digest <digest@spacedigest.example>",
            "SPACEDIGEST_SMTP_URL": f"smtp://127.0.0.1:{controller.port}"}
 
-    imported = cli("subscribers", "import", str(people), env=env)
+    imported = cli("subscribers", "import", str(people), "--consent", "名刺交換（書面同意）2026-11", env=env)
     assert imported.returncode == 0, imported.stdout + imported.stderr
     run = cli("run", env=env)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -190,6 +190,9 @@ def test_run_delivers_each_subscriber_once_in_their_language(cli, http_server, s
     assert "sent 0" in again.stdout
     assert len(handler.messages) == 2
     assert query_json(cli, "select count(*) as n from deliveries where status = 'sent'") == [{"n": 2}]
+    consents = query_json(cli, "select email, event, method, source from consents order by email")
+    assert consents == [{"email": e, "event": "given", "method": "csv-import", "source": "名刺交換（書面同意）2026-11"}
+                        for e in ("smith@example.com", "tanaka@example.jp")]
 
 
 def test_unreachable_sources_are_named_and_the_run_still_writes_a_digest(cli, tmp_path):

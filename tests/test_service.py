@@ -179,7 +179,7 @@ def test_serve_registers_both_schedules(cli, prefect_api):
     prefect = os.path.join(os.path.dirname(sys.executable), "prefect")
     listing = subprocess.run([prefect, "deployment", "ls"], capture_output=True, text=True, timeout=60,
                              env=dict(os.environ, PREFECT_API_URL=prefect_api))
-    assert "weekly/weekly-digest" in listing.stdout and "collect/daily-collect" in listing.stdout, listing.stdout
+    assert "weekly/weekly-digest" in listing.stdout and "daily/daily-collect" in listing.stdout, listing.stdout
 
 
 def test_a_permanent_redirect_updates_the_stored_url_and_keeps_the_catalogs(cli, http_server, tmp_path):

@@ -166,3 +166,23 @@ def test_items_deleted_by_hand_come_back_when_loaded_again(tmp_path):
         assert count(con, "SELECT count(*) FROM items") == 5
         assert count(con, "SELECT count(*) FROM item_sources") == 5
         assert count(con, "SELECT count(*) FROM item_sources WHERE item_id NOT IN (SELECT id FROM items)") == 0
+
+
+def test_a_migration_from_a_parallel_branch_applies_after_a_higher_one(tmp_path):
+    """005 (subscribers' side) landed after 007 (translations): a warehouse already at 007 gets 005 too."""
+    import duckdb
+
+    from spacedigest.warehouse import db
+
+    path = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())")
+    for version, name, sql in db.migrations():
+        if version != 5:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
+    con.close()
+    with db.writer(tmp_path) as con:
+        versions = [r[0] for r in con.execute("select version from schema_migrations order by 1").fetchall()]
+        assert con.execute("select count(*) from consents").fetchall() == [(0,)]
+    assert 5 in versions and db.staff_is_current(tmp_path)

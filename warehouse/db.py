@@ -5,7 +5,9 @@ So the pipeline keeps two files under $SPACEDIGEST_HOME:
 
 - `warehouse.duckdb` — written only by spacedigest, inside `writer()`, and only while loading;
   an exclusive lock file serialises our own writers (a run waits for another, never collides);
-- `staff/warehouse.duckdb` — a read-only copy published after every write. Staff and
+- `staff/warehouse.duckdb` — a read-only copy published after every write.
+  (Changes members make on the web wait in the journal beside them, `journal.sqlite`, and every
+  writer applies them first: see warehouse/journal.py.) Staff and
   `spacedigest query` use it. It is replaced by an atomic rename, so a staff session that keeps
   it open keeps reading the previous version and never blocks (or is broken by) a run.
 """
@@ -128,6 +130,10 @@ def writer(home: Path, *, wait_s: float = 600.0, publish_copy: bool = True) -> I
             raise WarehouseError(f"cannot open {path} for writing: {_one_line(exc)}") from exc
         try:
             migrate(con)
+            # What members did on the web comes first: whatever this writer does next sees it.
+            from spacedigest.warehouse.journal import apply_changes
+
+            apply_changes(con, home)
             yield con
             con.execute("CHECKPOINT")
         except duckdb.IOException as exc:
@@ -153,6 +159,38 @@ def publish(home: Path) -> Path:
         return copy_atomic(source, target)
     except OSError as exc:
         raise WarehouseError(f"cannot publish the staff copy: {exc}") from exc
+
+
+def writer_busy(home: Path) -> bool:
+    """Whether a spacedigest writer holds the warehouse right now (a collect loading, a send starting)."""
+    path = Path(home) / LOCK_FILE
+    if not path.exists():
+        return False
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+def staff_is_current(home: Path) -> bool:
+    """The staff copy exists and has every migration (the web app reads it)."""
+    path = staff_path(home)
+    if not path.exists():
+        return False
+    try:
+        con = _connect(path, read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        return {version for version, _, _ in migrations()} <= done
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
 
 
 @contextmanager

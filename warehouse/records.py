@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -48,24 +49,35 @@ def digest_candidates(con: duckdb.DuckDBPyConnection, start: datetime, end: date
     return [DigestItem(**row) for row in _rows(con.execute(statement("digest_candidates"), {"start": start, "end": end}))]
 
 
-def previous_cutoff(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    """The end of the latest digest's window (the next digest starts there)."""
-    return con.execute(statement("previous_cutoff")).fetchall()[0][0]
+def previous_cutoff(con: duckdb.DuckDBPyConnection, kind: str = "weekly") -> datetime | None:
+    """The end of the latest digest's (or daily alert's) window: the next one starts there."""
+    return con.execute(statement("previous_cutoff"), {"kind": kind}).fetchall()[0][0]
 
 
 def record_digest(con: duckdb.DuckDBPyConnection, *, label: str, start: datetime, end: datetime,
-                  created_at: datetime, item_count: int, paths: dict) -> int:
+                  created_at: datetime, item_count: int, paths: dict, kind: str = "weekly",
+                  excluded: list[str] = ()) -> int:
     """Insert or refresh the digest of a window; returns its id (stable across re-renders)."""
     return con.execute(statement("digest_upsert"), {
         "label": label, "start": start, "end": end, "created_at": created_at, "item_count": item_count,
-        "paths": json.dumps(paths, ensure_ascii=False),
+        "paths": json.dumps(paths, ensure_ascii=False), "kind": kind, "excluded": list(excluded),
     }).fetchall()[0][0]
 
 
-def all_digests(con: duckdb.DuckDBPyConnection, label: str | None = None) -> list[DigestRecord]:
-    """Digests, latest first (only the one with `label` if given)."""
-    rows = _rows(con.execute(statement("digests"), {"label": label}))
-    return [DigestRecord(**{**row, "paths": json.loads(row["paths"] or "{}")}) for row in rows]
+def set_review(con: duckdb.DuckDBPyConnection, digest_id: int, *, release_at: datetime | None, held: bool) -> None:
+    con.execute(statement("digest_review"), {"id": digest_id, "release_at": release_at, "held": held})
+
+
+def digests_due(con: duckdb.DuckDBPyConnection, now: datetime) -> list[str]:
+    """Labels of reviewed digests to send now (their time has come, staff did not hold them)."""
+    return [r[0] for r in con.execute(statement("digests_due"), {"now": now}).fetchall()]
+
+
+def all_digests(con: duckdb.DuckDBPyConnection, label: str | None = None, kind: str = "weekly") -> list[DigestRecord]:
+    """Digests (or daily alerts), latest first (only the one with `label` if given)."""
+    rows = _rows(con.execute(statement("digests"), {"label": label, "kind": kind}))
+    return [DigestRecord(**{**row, "paths": json.loads(row["paths"] or "{}"), "excluded": list(row["excluded"])})
+            for row in rows]
 
 
 def digest_in_window(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> str | None:
@@ -74,36 +86,64 @@ def digest_in_window(con: duckdb.DuckDBPyConnection, start: datetime, end: datet
     return rows[0][0] if rows else None
 
 
-def find_digest(con: duckdb.DuckDBPyConnection, label: str | None = None) -> DigestRecord | None:
+def find_digest(con: duckdb.DuckDBPyConnection, label: str | None = None, kind: str = "weekly") -> DigestRecord | None:
     """A digest by label, else the latest one."""
-    rows = all_digests(con, label)
+    rows = all_digests(con, label, kind)
     return rows[0] if rows else None
 
 
 # --- subscribers --------------------------------------------------------------------------------
 
-def add_subscriber(con: duckdb.DuckDBPyConnection, sub, *, now: datetime) -> tuple[int, bool]:
-    """Insert a subscriber, or update (and re-activate) the one with that address. (id, created)."""
-    fields = {"name": sub.name, "language": sub.language, "organisations": list(sub.organisations),
-              "categories": list(sub.categories), "eligible_only": sub.eligible_only}
-    existing = con.execute(statement("subscriber_find"), {"email": sub.email}).fetchall()
+def _subscriber(row: dict) -> Subscriber:
+    return Subscriber(**{**row, "name": row["name"] or "", "company": row["company"] or "",
+                         "organisations": row["organisations"] or [], "categories": row["categories"] or []})
+
+
+def find_subscriber(con: duckdb.DuckDBPyConnection, email: str) -> Subscriber | None:
+    rows = _rows(con.execute(statement("subscriber_find"), {"email": email}))
+    return _subscriber(rows[0]) if rows else None
+
+
+def save_subscriber(con: duckdb.DuckDBPyConnection, sub: Subscriber, *, now: datetime) -> tuple[int, bool]:
+    """Insert the subscriber, or update every field of the one with that address. (id, created)."""
+    fields = {"name": sub.name, "company": sub.company, "language": sub.language,
+              "organisations": list(sub.organisations), "categories": list(sub.categories),
+              "eligible_only": sub.eligible_only, "frequency": sub.frequency, "paused": sub.paused,
+              "active": sub.active, "now": now}
+    existing = find_subscriber(con, sub.email)
     if existing:
-        con.execute(statement("subscriber_update"), {**fields, "id": existing[0][0]})
-        return existing[0][0], False
-    new_id = con.execute(statement("subscriber_insert"),
-                         {**fields, "email": sub.email, "token": sub.token, "now": now}).fetchall()[0][0]
+        con.execute(statement("subscriber_update"), {**fields, "id": existing.id})
+        return existing.id, False
+    new_id = con.execute(statement("subscriber_insert"), {**fields, "email": sub.email}).fetchall()[0][0]
     return new_id, True
 
 
+def add_subscriber(con: duckdb.DuckDBPyConnection, sub: Subscriber, *, now: datetime) -> tuple[int, bool]:
+    """Insert a subscriber, or update (and re-activate) the one with that address. (id, created)."""
+    return save_subscriber(con, replace(sub, active=True, paused=False), now=now)
+
+
 def remove_subscriber(con: duckdb.DuckDBPyConnection, email: str, *, now: datetime) -> bool:
-    """Deactivate (never delete: deliveries keep their history)."""
+    """Deactivate (never delete: deliveries and consents keep their history)."""
     return bool(con.execute(statement("subscriber_remove"), {"email": email, "now": now}).fetchall())
 
 
 def list_subscribers(con: duckdb.DuckDBPyConnection, *, active_only: bool = True) -> list[Subscriber]:
-    rows = _rows(con.execute(statement("subscribers"), {"active_only": active_only}))
-    return [Subscriber(**{**row, "organisations": row["organisations"] or [], "categories": row["categories"] or []})
-            for row in rows]
+    return [_subscriber(row) for row in _rows(con.execute(statement("subscribers"), {"active_only": active_only}))]
+
+
+def legacy_token_email(con: duckdb.DuckDBPyConnection, hashed: str) -> str | None:
+    """The address whose token from before migration 005 hashes to `hashed`."""
+    rows = con.execute(statement("subscriber_legacy_token"), {"hash": hashed}).fetchall()
+    return rows[0][0] if rows else None
+
+
+def record_consent(con: duckdb.DuckDBPyConnection, email: str, *, event: str, at: datetime, method: str,
+                   wording_version: str | None = None, source: str | None = None, detail: str | None = None) -> None:
+    """One consent given or withdrawn (kept for good, also after unsubscribing)."""
+    con.execute(statement("consent_insert"), {"email": email, "event": event, "at": at, "method": method,
+                                              "wording_version": wording_version, "source": source,
+                                              "detail": detail})
 
 
 # --- machine translations -----------------------------------------------------------------------

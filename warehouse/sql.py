@@ -23,9 +23,10 @@ def _only_comments(text: str) -> str:
 
 
 @contextmanager
-def transaction(con) -> Iterator[None]:
-    """All or nothing: a failure (or a kill) leaves the warehouse as it was before."""
-    con.execute("BEGIN TRANSACTION")
+def transaction(con, begin: str = "BEGIN TRANSACTION") -> Iterator[None]:
+    """All or nothing: a failure (or a kill) leaves the warehouse as it was before. `begin`: the
+    journal's SQLite takes its write lock at once (BEGIN IMMEDIATE)."""
+    con.execute(begin)
     try:
         yield
         con.execute("COMMIT")

@@ -1,2 +1,2 @@
--- Where the next digest starts: the end of the latest digest's window.
-SELECT max(window_end) FROM digests;
+-- Where the next digest (or daily alert) starts: the end of the latest one's window.
+SELECT max(window_end) FROM digests WHERE coalesce(kind, 'weekly') = $kind;

@@ -1,3 +1,5 @@
-INSERT INTO subscribers (email, name, language, organisations, categories, eligible_only, token, active, created_at)
-VALUES ($email, $name, $language, $organisations, $categories, $eligible_only, $token, TRUE, $now)
+INSERT INTO subscribers (email, name, company, language, organisations, categories, eligible_only, frequency,
+                         paused, active, created_at, updated_at)
+VALUES ($email, $name, $company, $language, $organisations, $categories, $eligible_only, $frequency,
+        $paused, $active, $now, $now)
 RETURNING id;

@@ -1,2 +1,3 @@
--- Deactivate, never delete: deliveries keep their history.
-UPDATE subscribers SET active = FALSE, unsubscribed_at = $now WHERE email = $email AND active RETURNING id;
+-- Deactivate, never delete: deliveries and consents keep their history.
+UPDATE subscribers SET active = FALSE, unsubscribed_at = $now, updated_at = $now
+WHERE email = $email AND active RETURNING id;

@@ -1,5 +1,4 @@
-SELECT id, email, name, language, organisations, categories, coalesce(eligible_only, FALSE) AS eligible_only,
-       token, active
+SELECT id, email, name, company, language, organisations, categories, eligible_only, frequency, paused, active
 FROM subscribers
 WHERE active OR NOT $active_only
 ORDER BY id;

@@ -1,0 +1,1 @@
+INSERT INTO confirmation_mails (at, email, client) VALUES (:at, :email, :client);
