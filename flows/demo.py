@@ -31,6 +31,12 @@ from spacedigest.sources import sample
 
 MARKER = ".spacedigest-demo"
 SENDER = "spacedigest demo <digest@example.invalid>"
+# What every mail must show (特定電子メール法: sender, postal address, contact, a reachable opt-out),
+# as sample values; versions with the web app (issue 13) refuse to send without them.
+SAMPLE_LEGAL = {"SPACEDIGEST_SENDER_NAME": "宇宙ビジネス協会（デモ） / Space Business Association (demo)",
+                "SPACEDIGEST_POSTAL_ADDRESS": "〒103-0000 東京都中央区日本橋（デモ用の架空の住所）",
+                "SPACEDIGEST_CONTACT_EMAIL": "contact@example.invalid",
+                "SPACEDIGEST_SITE_URL": "https://spacedigest.example.invalid/"}
 # The user's settings that only tune how the demo runs (never where data or mail goes).
 KEPT_SETTINGS = frozenset({"SPACEDIGEST_DEBUG", "SPACEDIGEST_WORKERS", "SPACEDIGEST_PER_HOST",
                            "SPACEDIGEST_FETCH_DEADLINE"})
@@ -45,8 +51,9 @@ class DemoError(Exception):
 
 def demo_environment(environ: Mapping[str, str], home: Path, catalog: Path) -> dict[str, str]:
     """The demo's environment: the user's, without their spacedigest settings, plus the demo's home,
-    catalog and sender (mail goes to the outbox, never to an SMTP server)."""
+    catalog, sender and sample legal footer (mail goes to the outbox, never to an SMTP server)."""
     env = {k: v for k, v in environ.items() if not k.startswith("SPACEDIGEST_") or k in KEPT_SETTINGS}
+    env.update(SAMPLE_LEGAL)
     env.update(SPACEDIGEST_HOME=str(home), SPACEDIGEST_SOURCES=str(catalog), SPACEDIGEST_FROM=SENDER)
     return env
 
