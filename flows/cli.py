@@ -517,7 +517,10 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="the main job: collect, digest, send")
     r.set_defaults(handler=cmd_run)
 
-    dm = sub.add_parser("demo", help="the real pipeline on a bundled sample week, offline, in data/demo/")
+    dm = sub.add_parser("demo", help="the real pipeline on a bundled sample week, offline, in data/demo/",
+                        description="Serve a bundled sample week of partner sites on 127.0.0.1, run the real "
+                                    "collect -> digest -> send on it in a home of its own (mail to its outbox), "
+                                    "and print where to look. Your data/ and SPACEDIGEST_* settings are not used.")
     dm.add_argument("--home", default=str(Path("data") / "demo"), metavar="DIR",
                     help="the demo's own data folder, wiped and rebuilt on every run (default: data/demo)")
     dm.add_argument("--open", action="store_true",
