@@ -1,9 +1,9 @@
-# Two commands for a fresh machine: `make run` and `make test`.
+# Three commands for a fresh machine: `make demo`, `make run` and `make test`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-fast bench clean
+.PHONY: run demo test test-fast bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ $(VENV)/.installed-bench: $(BIN)/python pyproject.toml
 
 run: $(VENV)/.installed-run
 	$(BIN)/spacedigest run
+
+# The real pipeline on the bundled sample week, offline, in data/demo/ (wiped and rebuilt each time).
+# `make demo DEMO_ARGS=--open` then serves the archive on loopback until Ctrl-C.
+demo: $(VENV)/.installed-run
+	$(BIN)/spacedigest demo $(DEMO_ARGS)
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q

@@ -204,6 +204,43 @@ def cmd_run(args, settings: Settings) -> int:
     return EXIT_PARTIAL if report.collect.needs_attention or (report.send and report.send.failed) else EXIT_OK
 
 
+def cmd_demo(args, settings: Settings) -> int:
+    """The real pipeline on the bundled sample week, served on loopback, in a home of its own."""
+    import time
+
+    from spacedigest.flows import demo
+
+    started = time.monotonic()
+    with demo.sample_week(Path(args.home), user_home=settings.home) as week:
+        print(f"demo: the sample week is served at {week.site.base_url}; home {demo.shown(week.home)} (wiped first)")
+        with _prefect(load_settings()) as server:
+            from spacedigest.flows.collect import collect_flow
+            from spacedigest.flows.weekly import weekly_flow
+
+            if server:
+                server.wait_ready()
+            print("demo: collect (the partners' sites as first seen)")
+            print_collect(collect_flow())
+            week.next_capture()  # later that week: one deadline moved, every other page unchanged
+            print("demo: run = collect -> digest -> send (later that week: one deadline has moved)")
+            report = weekly_flow()
+        print_collect(report.collect)
+        if report.skipped_reason:
+            raise Fatal(f"demo: digest skipped, {report.skipped_reason}")
+        print(f"digest {report.digest.label}: {report.digest.item_count} items, in Japanese and English "
+              "(Markdown, HTML, text), with the archive, its Atom feed and calendar")
+        print_send(report.send)
+        print_health(load_settings(), {line.source_id for line in report.collect.failed})
+        print(f"demo: done in {time.monotonic() - started:.1f} s")
+        print()
+        print("\n".join(demo.where_to_look(week.home, report.digest.paths)))
+    failed = report.collect.failed or report.send.failed or report.send.rejected
+    if args.open and not failed:
+        print()
+        demo.serve_until_interrupted(week.home)
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
 def cmd_serve(args, settings: Settings) -> int:
     quiet_prefect(settings.home)
     from spacedigest.flows.serve import serve
@@ -614,6 +651,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="the main job: collect, digest, send")
     r.set_defaults(handler=cmd_run)
+
+    dm = sub.add_parser("demo", help="the real pipeline on a bundled sample week, offline, in data/demo/",
+                        description="Serve a bundled sample week of partner sites on 127.0.0.1, run the real "
+                                    "collect -> digest -> send on it in a home of its own (mail to its outbox), "
+                                    "and print where to look. Your data/ and SPACEDIGEST_* settings are not used.")
+    dm.add_argument("--home", default=str(Path("data") / "demo"), metavar="DIR",
+                    help="the demo's own data folder, wiped and rebuilt on every run (default: data/demo)")
+    dm.add_argument("--open", action="store_true",
+                    help="then serve the archive on loopback and print its URL, until Ctrl-C")
+    dm.set_defaults(handler=cmd_demo)
 
     sv = sub.add_parser("serve", help="register the scheduled deployments and run them (needs a Prefect server)")
     sv.add_argument("--weekly-cron", default="0 8 * * 1", help="weekly run, Asia/Tokyo (default: Monday 08:00)")

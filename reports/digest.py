@@ -205,6 +205,10 @@ def section_of(item: DigestItem, today: date) -> str:
 
 
 def is_closing_soon(item: DigestItem, today: date) -> bool:
+    """An open call closing within 30 days. An event's registration deadline does not make it a call:
+    the event stays among the events (by the day it takes place), its fact line says the deadline."""
+    if item.category not in CALLS:
+        return False
     if item.status != "open" or item.deadline is None or item.deadline_kind == "rolling":
         return False
     return 0 <= (item.deadline - today).days <= CLOSING_SOON_DAYS

@@ -187,7 +187,7 @@ def test_sections_order_content_and_sorting():
                   deadline_kind="date"),
         make_item("close-soon", category="tender", status="open", deadline=today + timedelta(days=3),
                   deadline_kind="date"),
-        make_item("close-today", category="event", status="open", deadline=today, deadline_kind="date"),
+        make_item("close-today", category="incubation", status="open", deadline=today, deadline_kind="date"),
         make_item("closed", category="funding", status="closed", deadline=today - timedelta(days=1),
                   deadline_kind="date", published_at=utc(2024, 11, 17, 16)),
         make_item("jp-late", category="funding", status="open", deadline=today + timedelta(days=60),
@@ -201,6 +201,9 @@ def test_sections_order_content_and_sorting():
                   deadline_kind="date", eligibility="japan"),
         make_item("event-later", category="event", event_date=today + timedelta(days=20)),
         make_item("event-sooner", category="event", event_date=today + timedelta(days=2)),
+        # registration closes in 3 days: still an event, not a call closing soon
+        make_item("event-register", category="event", status="open", deadline=today + timedelta(days=3),
+                  deadline_kind="date", event_date=today + timedelta(days=10)),
     ]
     digest = build_digest(items, W47, lang="ja", generated_at=utc(2024, 11, 24, 23), today=today)
     assert [s.key for s in digest.sections] == ["may_apply", "closing_soon", "new_calls", "events", "partnership",
@@ -211,7 +214,7 @@ def test_sections_order_content_and_sorting():
     assert by_key["may_apply"] == ["jp-soon", "jp-late", "jp-rolling"]
     assert by_key["closing_soon"] == ["close-today", "close-soon", "jp-restricted", "close-late"]  # soonest first
     assert by_key["new_calls"] == ["fund-far", "tender", "incubation"]  # newest first; no news, no closed call
-    assert by_key["events"] == ["event-sooner", "event-later", "event"]  # by the day they take place
+    assert by_key["events"] == ["event-sooner", "event-register", "event-later", "event"]  # by the day they take place
     assert by_key["partnership"] == ["partner"]
     assert by_key["news"] == ["news-new", "programme", "news-old"]  # programme news last, with the other news
     assert by_key["closed"] == ["jp-closed", "closed"]  # a closed call is never among the new calls
