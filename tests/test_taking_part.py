@@ -216,3 +216,13 @@ def test_a_nationality_that_is_not_japanese_restricts():
                   category="event").eligibility == "restricted"
     assert decide("UK–Japan day", "British and Japanese companies are invited to the day in Tokyo.",
                   category="event").eligibility == "japan"
+
+
+def test_overseas_companies_including_japanese_and_french_eu_regions():
+    assert decide("Landing pad programme", "Overseas space companies, including from Japan, can apply for a desk.",
+                  category="incubation").eligibility == "japan"
+    assert decide("Landing pad programme", "Overseas space companies can apply for a desk at Harwell.",
+                  category="incubation").eligibility == "international"
+    horizon = decide("Horizon Europe : appel « Espace »", "Seules les entités des États membres de l'UE et des pays "
+                     "associés peuvent recevoir un financement.", category="funding", language="fr")
+    assert (horizon.eligibility, horizon.region) == ("restricted", "EU and associated countries")
