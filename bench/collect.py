@@ -84,9 +84,9 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple
         usage.ru_maxrss / 1024
 
 
-def start_feed_server(feeds: int, latency: float, hosts: int, real: bool) -> tuple[subprocess.Popen, list[str]]:
+def start_feed_server(feeds: int, latency: float, hosts: int, corpus: str) -> tuple[subprocess.Popen, list[str]]:
     cmd = [sys.executable, str(BENCH / "server.py"), "--feeds", str(feeds), "--latency", str(latency),
-           "--hosts", str(hosts)] + ([] if real else ["--no-real"])
+           "--hosts", str(hosts), "--corpus", corpus]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     urls = []
     for line in proc.stdout:  # type: ignore[union-attr]
@@ -183,11 +183,11 @@ def reader_worker(urls_file: str, db: str, workers: str) -> int:
 
 # --- the benchmark ------------------------------------------------------------------------------
 
-def run(feeds: int = 200, latency: float = 0.1, workers: int = 16, hosts: int = 50, real: bool = True,
+def run(feeds: int = 200, latency: float = 0.1, workers: int = 16, hosts: int = 20, corpus: str = "cycle",
         modes: tuple[str, ...] = ("server", "cold", "reader"), keep: bool = False,
         extra_env: dict[str, str] | None = None) -> list[Run]:
     workdir = Path(tempfile.mkdtemp(prefix="spacedigest-bench-collect-"))
-    feed_server, urls = start_feed_server(feeds, latency, hosts, real)
+    feed_server, urls = start_feed_server(feeds, latency, hosts, corpus)
     prefect_proc = None
     runs: list[Run] = []
     try:
@@ -252,12 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per request")
     parser.add_argument("--workers", type=int, default=16, help="concurrent fetches, both contenders")
-    parser.add_argument("--hosts", type=int, default=50, help="loopback hosts the feeds are spread over")
-    parser.add_argument("--no-real", action="store_true", help="generated feeds only (no real corpus)")
+    parser.add_argument("--hosts", type=int, default=20, help="loopback hosts the feeds are spread over")
+    parser.add_argument("--corpus", default="cycle", choices=("cycle", "first", "none"),
+                        help="the real corpus cycled over every feed (issue 14's workload), first, or none")
     parser.add_argument("--modes", default="server,cold,reader", help="comma-separated: server,cold,reader")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, warehouses)")
     args = parser.parse_args(argv)
-    runs = run(args.feeds, args.latency, args.workers, args.hosts, not args.no_real,
+    runs = run(args.feeds, args.latency, args.workers, args.hosts, args.corpus,
                tuple(args.modes.split(",")), args.keep)
     print(f"{args.feeds} feeds, {args.latency * 1000:.0f} ms latency, {args.workers} workers")
     print(table(runs))

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow  # see tests/conftest.py: the fast tier leaves the
 def test_feed_server_serves_feeds_and_revalidates():
     server = bench_module("server")
     assert server.generated_feed(3) == server.generated_feed(3)  # deterministic
-    with server.FeedServer(5, latency=0.0, hosts=2, real=False) as farm:
+    with server.FeedServer(5, latency=0.0, hosts=2, corpus="none") as farm:
         assert len(farm.urls) == 5 and {u.split("/")[2].split(":")[0] for u in farm.urls} == {"127.0.0.1", "127.0.0.2"}
         with urllib.request.urlopen(farm.urls[0], timeout=5) as response:
             etag, body = response.headers["ETag"], response.read()
@@ -29,7 +29,7 @@ def test_feed_server_serves_feeds_and_revalidates():
 def test_collect_bench_measures_spacedigest_and_reader(prefect_api, tmp_path):
     collect = bench_module("collect")
     server = bench_module("server")
-    with server.FeedServer(5, latency=0.0, hosts=2, real=False) as farm:
+    with server.FeedServer(5, latency=0.0, hosts=2, corpus="none") as farm:
         catalog = collect.write_catalog(farm.urls, tmp_path / "catalog.toml")
         home = tmp_path / "home"
         home.mkdir()
