@@ -35,3 +35,33 @@ def health_message(text: str, *, sender: str, to: str, count: int, now: datetime
     msg["Message-ID"] = make_msgid(domain=from_address.domain or None)
     msg.set_content(text)
     return msg
+
+
+# --- one collect, as its Prefect artifacts show it ----------------------------------------------
+
+def collect_table(lines) -> list[dict]:
+    """One row per source of a collect (warehouse.health.SourceLine), for the run's table artifact."""
+    return [{"source": line.source_id, "status": line.status, "http_status": line.http_status,
+             "found": line.found, "new": line.new, "error": line.error or "",
+             "duration_s": round(line.seconds, 2)} for line in lines]
+
+
+def collect_failures(lines) -> str:
+    """The failed sources of a collect with their reasons, as Markdown (text from the sources'
+    servers is escaped: it is shown in the Prefect UI)."""
+    failed = [line for line in lines if line.status == "error"]
+    if not failed:
+        return f"# Collect: no failures\n\nAll {len(lines)} sources were collected.\n"
+    rows = "".join(f"| {_md(line.source_id)} | {_md(line.url)} | {line.http_status or ''} | {_md(line.error or '')} |\n"
+                   for line in failed)
+    return (f"# Collect: {len(failed)} of {len(lines)} sources failed\n\n"
+            "| source | URL | HTTP status | reason |\n|---|---|---|---|\n" + rows +
+            "\nEach is retried at its next check (with backoff); `spacedigest collect --source ID` "
+            "re-collects one now.\n")
+
+
+_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]()<>#+!|~&"} | {"\n": " ", "\r": " "})
+
+
+def _md(text: str) -> str:
+    return str(text).translate(_MD_SPECIAL)

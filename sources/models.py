@@ -201,6 +201,7 @@ class SourceResult:
     error: str | None = None  # fetch or parse error, one line, reason only
     others: tuple[Attempt, ...] = ()
     served_by: str | None = None  # "fallback feed <url>" when an alternative served the items
+    seconds: float = 0.0  # how long collecting the source took (fetches, waits and parsing)
 
     @property
     def ok(self) -> bool:

@@ -163,6 +163,8 @@ class SourceLine:
     new: int = 0
     error: str | None = None
     served_by: str | None = None
+    http_status: int | None = None  # of the listing request
+    seconds: float = 0.0  # collecting it took this long
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,8 @@ def record_results(con: duckdb.DuckDBPyConnection, run_id: str, results: list[So
                     for a in r.others)
         outcomes.append(outcome(r.fetched, error=r.error, items_new=new,
                                 failures_before=states[r.source.id].consecutive_failures))
-        lines.append(SourceLine(r.source.id, r.fetched.url, status, len(r.announcements), new, r.error, r.served_by))
+        lines.append(SourceLine(r.source.id, r.fetched.url, status, len(r.announcements), new, r.error, r.served_by,
+                                r.fetched.http_status, r.seconds))
     record(con, rows, outcomes)
     return lines
 
