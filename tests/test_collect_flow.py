@@ -143,6 +143,28 @@ def test_the_prefect_ui_shows_one_flow_run_a_handful_of_task_runs_and_every_sour
     assert "healthy-0" not in failures.data
 
 
+def test_collect_source_id_re_collects_that_one_source_by_hand(cli, http_server, tmp_path):
+    """A source that failed is collected again by hand, alone: one source in the run, its items loaded."""
+    now = datetime.now(timezone.utc)
+    for n in range(3):
+        http_server.add(f"/{n}.xml", body=fresh_feed(now, n=2, prefix=f"Feed {n}"), etag=f'"v{n}"')
+    http_server.add("/1.xml", status=503, body="maintenance")
+    catalog = tmp_path / "c.toml"
+    catalog.write_text(catalog_toml([(f"s{n}", "ESA", http_server.url(f"/{n}.xml")) for n in range(3)]))
+    env = {"SPACEDIGEST_SOURCES": str(catalog)}
+    first = cli("collect", env=env)
+    assert first.returncode == 3 and "FAILED s1" in first.stdout and "4 new items" in first.stdout
+
+    http_server.add("/1.xml", body=fresh_feed(now, n=2, prefix="Feed 1"), etag='"v1"')  # back
+    again = cli("collect", "--source", "s1", env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "collect: 1 sources, 1 ok, 0 failed; 2 new items" in again.stdout
+    assert http_server.hits["/0.xml"] == 1 and http_server.hits["/2.xml"] == 1  # the others were left alone
+    rows = json.loads(cli("query", "select source_id, status from fetches where run_id = (select id from runs "
+                                   "where kind = 'collect' order by started_at desc limit 1)", "--format", "json").stdout)
+    assert rows == [{"source_id": "s1", "status": "ok"}]
+
+
 UNGUARDED_SCRIPT = """
 import sys
 print("top level ran", file=sys.stderr, flush=True)
