@@ -6,6 +6,7 @@ Prefect is imported only by the commands that run flows, so the others start fas
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -130,7 +131,7 @@ def cmd_collect(args, settings: Settings) -> int:
 
         if server:
             server.wait_ready()
-        report = collect_flow(only=only, due_only=args.due_only)
+        report = asyncio.run(collect_flow(only=only, due_only=args.due_only))
     print_collect(report)
     print_health(settings, {line.source_id for line in report.failed})
     return EXIT_PARTIAL if report.failed else EXIT_OK
@@ -174,7 +175,7 @@ def cmd_run(args, settings: Settings) -> int:
 
         if server:
             server.wait_ready()
-        report = weekly_flow()
+        report = asyncio.run(weekly_flow())
     print_collect(report.collect)
     if report.skipped_reason:
         print(f"digest: skipped, {report.skipped_reason}")

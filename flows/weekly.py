@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import SyncClientContext
 
 from spacedigest.flows import jobs
 from spacedigest.flows.collect import CollectReport, collect_flow
@@ -33,13 +34,17 @@ def send_task(settings: Settings, label: str) -> jobs.SendReport:
 
 
 @flow(name="weekly", log_prints=False)
-def weekly_flow() -> WeeklyReport:
+async def weekly_flow() -> WeeklyReport:
     """A missed run is caught up once (the digest window starts at the previous cutoff); a second
-    run in the same week collects but neither builds nor sends another digest."""
-    collected = collect_flow()
+    run in the same week collects but neither builds nor sends another digest.
+
+    Async, like the collect flow, so that Prefect does not wait for the heartbeat thread's next
+    tick when the run ends; the steps are sync tasks sharing one Prefect client."""
+    collected = await collect_flow()
     settings = load_settings()
     already = jobs.digest_of_this_week(settings, datetime.now(timezone.utc))
     if already:
         return WeeklyReport(collected, None, None, f"this week's digest {already} was already built")
-    digest = digest_task(settings)
-    return WeeklyReport(collected, digest, send_task(settings, digest.label))
+    with SyncClientContext.get_or_create():
+        digest = digest_task(settings)
+        return WeeklyReport(collected, digest, send_task(settings, digest.label))

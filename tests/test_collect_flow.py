@@ -3,6 +3,7 @@
 and a bug that breaks one source (or a whole lane) failing only the sources it touched."""
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from contextlib import contextmanager
@@ -52,7 +53,7 @@ def test_a_source_whose_collection_raises_is_retried_then_fails_alone(tmp_path, 
 
     monkeypatch.setattr(collect.runtime, "collect", sometimes_broken)
     with prefect_at(prefect_api):
-        report = collect.collect_flow()
+        report = asyncio.run(collect.collect_flow())
     lines = {line.source_id: line for line in report.lines}
     assert lines["healthy-0"].status == "ok" and lines["healthy-0"].new == 2
     assert lines["healthy-1"].status == "ok" and lines["healthy-1"].new == 2
@@ -75,7 +76,7 @@ def test_a_lane_that_crashes_fails_only_its_own_sources(tmp_path, monkeypatch, h
 
     monkeypatch.setattr(collect.lanes, "run_lane", crashing_on_localhost)
     with prefect_at(prefect_api):
-        report = collect.collect_flow()
+        report = asyncio.run(collect.collect_flow())
     lines = {line.source_id: line for line in report.lines}
     assert [lines[f"healthy-{n}"].status for n in range(3)] == ["ok"] * 3 and report.items_new == 6
     for n in (3, 4):
@@ -107,7 +108,7 @@ def test_the_prefect_ui_shows_one_flow_run_a_handful_of_task_runs_and_every_sour
     two_hosts(tmp_path, monkeypatch, http_server, healthy=30, broken=10)
     http_server.add("/39.xml", status=500, body="down")  # a source of the second lane fails for real
     with prefect_at(prefect_api):
-        state = collect.collect_flow(return_state=True)
+        state = asyncio.run(collect.collect_flow(return_state=True))
         report = state.result()
         run_id = state.state_details.flow_run_id
         with get_client(sync_client=True) as client:
@@ -174,7 +175,8 @@ from spacedigest.flows.collect import collect_flow
 import pytest
 
 pytestmark = pytest.mark.slow  # see tests/conftest.py: the fast tier leaves these out
-report = collect_flow()
+import asyncio
+report = asyncio.run(collect_flow())
 print("new items:", report.items_new, file=sys.stderr)
 """
 
