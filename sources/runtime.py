@@ -93,8 +93,9 @@ def _parse_pool(processes: int) -> Executor | None:
     # forkserver: never fork this process (Prefect's threads hold locks); the server imports the
     # parsing modules once, so each worker starts warm.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["spacedigest.sources.pipeline", "spacedigest.sources.feed",
-                                    "spacedigest.sources.normalize", "spacedigest.sources.classify"])
+    context.set_forkserver_preload(["spacedigest.sources.pipeline", "spacedigest.sources.feed", "feedparser",
+                                    "spacedigest.sources.fastfeed", "spacedigest.sources.normalize",
+                                    "spacedigest.sources.classify"])
     return ProcessPoolExecutor(max_workers=processes, mp_context=context)
 
 
