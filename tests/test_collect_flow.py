@@ -45,11 +45,11 @@ def test_a_source_whose_collection_raises_is_retried_then_fails_alone(tmp_path, 
     calls = []
     real = collect.runtime.collect
 
-    def sometimes_broken(source, url, validators, ctx):
+    def sometimes_broken(source, url, validators, ctx, **kwargs):
         calls.append(source.id)
         if source.id == "broken-2":
             raise RuntimeError("simulated bug")
-        return real(source, url, validators, ctx)
+        return real(source, url, validators, ctx, **kwargs)
 
     monkeypatch.setattr(collect.runtime, "collect", sometimes_broken)
     with prefect_at(prefect_api):

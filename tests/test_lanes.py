@@ -38,7 +38,7 @@ def test_every_source_of_a_host_is_in_one_lane_and_every_source_in_exactly_one()
     for lane in planned:
         for host in lane.hosts:
             assert owner.setdefault(host, lane.number) == lane.number
-    assert all(lane.threads == 4 for lane in planned)
+    assert all(lane.slots == 4 and lane.threads == 8 for lane in planned)
 
 
 def test_lanes_carry_about_the_same_number_of_sources():
@@ -61,11 +61,11 @@ def test_the_number_of_lanes_does_not_grow_with_the_catalog():
 
 def test_never_more_lanes_than_hosts_or_worker_slots():
     one_host = lanes.plan(catalog({"esa.int": 12}), workers=16, per_host=4)
-    assert [(len(l.jobs), l.threads) for l in one_host] == [(12, 4)]  # no more threads than the host allows
+    assert [(len(l.jobs), l.slots) for l in one_host] == [(12, 4)]  # no more requests than the host allows
     assert len(lanes.plan(catalog({f"h{h}": 2 for h in range(40)}), workers=16, per_host=1)) == 16
     assert len(lanes.plan(catalog({f"h{h}": 2 for h in range(40)}), workers=3, per_host=4)) == 1
     few = lanes.plan(catalog({"a": 1, "b": 1}), workers=16, per_host=4)
-    assert [(len(l.jobs), l.threads) for l in few] == [(1, 1), (1, 1)]  # no idle threads
+    assert [(len(l.jobs), l.slots, l.threads) for l in few] == [(1, 1, 1), (1, 1, 1)]  # no idle threads
     assert lanes.plan([], workers=16, per_host=4) == []
 
 
@@ -118,18 +118,31 @@ def test_a_lane_collects_its_sources_concurrently_within_the_host_limit(http_ser
     assert http_server.max_in_flight == 2  # more threads than that, but one host allows two
 
 
+def test_a_lane_has_no_more_requests_in_flight_than_its_slots(http_server):
+    """Its threads are twice its slots (some wait for the parse pool), its requests never more."""
+    jobs = served(http_server, 8, delay=0.2)
+    lane = lanes.Lane(1, tuple(jobs), slots=2)
+    ctx = context(per_host=8)
+    try:
+        results = lanes.run_lane(lane, ctx)
+    finally:
+        runtime.release(ctx.run_id)
+    assert lane.threads == 4 and all(r.ok for r in results)
+    assert http_server.max_in_flight == 2
+
+
 def test_a_source_whose_collection_raises_is_retried_then_fails_alone(http_server, monkeypatch):
     jobs = served(http_server, 4)
     real = runtime.collect
     calls = []
     lock = threading.Lock()
 
-    def broken_for_s1(source, url, validators, ctx):
+    def broken_for_s1(source, url, validators, ctx, **kwargs):
         with lock:
             calls.append(source.id)
         if source.id == "s1":
             raise RuntimeError("simulated\nbug")
-        return real(source, url, validators, ctx)
+        return real(source, url, validators, ctx, **kwargs)
 
     monkeypatch.setattr(runtime, "collect", broken_for_s1)
     ctx = context()
