@@ -205,11 +205,8 @@ def spacedigest_collect(name: str, catalog: Path, home: Path, *, api_url: str | 
         return Run(name, wall, None, 0, 0, 0, rss, code, note=f"no summary: {tail[0][:120]}")
     sources, _, failed, _, flow_s = match.groups()
     entries = sum(int(n) for n in _FOUND.findall(out))
-    run = Run(name, wall, float(flow_s), int(sources), entries, int(failed), rss, code, cpu_s=_LAST_CPU[0],
-              tree_rss_mb=_LAST_TREE[0], retries=client_retries(err))
-    if api_url:
-        run.task_runs = task_runs_of_latest_collect(api_url)
-    return run
+    return Run(name, wall, float(flow_s), int(sources), entries, int(failed), rss, code, cpu_s=_LAST_CPU[0],
+               tree_rss_mb=_LAST_TREE[0], retries=client_retries(err))
 
 
 def _post(api_url: str, path: str, body: dict):
@@ -219,24 +216,31 @@ def _post(api_url: str, path: str, body: dict):
         return json.loads(response.read())
 
 
-def task_runs_of_latest_collect(api_url: str, settle_s: float = 15.0) -> int | None:
-    """The task runs Prefect recorded for the latest `collect` flow run. The server records them
-    from events, shortly after the run: wait until every one is in a final state."""
+_FINAL = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]
+
+
+def task_runs_of_latest_collects(api_url: str, runs: int = 1, settle_s: float = 60.0) -> list[int | None]:
+    """The task runs Prefect recorded for each of the latest `runs` collect flow runs, newest first.
+    The server records them from events, after the run: wait until every one is in a final state.
+    (Asked after the runs measured, never between two back-to-back runs: the wait would let the
+    server finish writing, which is what "back to back" is about.)"""
     try:
-        runs = _post(api_url, "flow_runs/filter", {"flows": {"name": {"any_": ["collect"]}},
-                                                   "sort": "START_TIME_DESC", "limit": 1})
-        if not runs:
-            return None
-        this_run = {"flow_runs": {"id": {"any_": [runs[0]["id"]]}}}
+        flow_runs = _post(api_url, "flow_runs/filter", {"flows": {"name": {"any_": ["collect"]}},
+                                                        "sort": "START_TIME_DESC", "limit": runs})
+        counts = []
         deadline = time.monotonic() + settle_s
-        while True:
-            tasks = _post(api_url, "task_runs/filter", this_run)
-            if (tasks and all(t.get("state_type") in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") for t in tasks)) \
-                    or time.monotonic() > deadline:
-                return len(tasks)
-            time.sleep(0.2)
+        for flow_run in flow_runs:
+            of_run = {"flow_runs": {"id": {"any_": [flow_run["id"]]}}}
+            final = {**of_run, "task_runs": {"state": {"type": {"any_": _FINAL}}}}
+            while True:
+                total = _post(api_url, "task_runs/count", of_run)
+                if (total and _post(api_url, "task_runs/count", final) == total) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            counts.append(total)
+        return counts + [None] * (runs - len(counts))
     except OSError:
-        return None
+        return [None] * runs
 
 
 def reader_update(name: str, urls_file: Path, db: Path, workers: int) -> Run:
@@ -299,6 +303,7 @@ def _round(workdir: Path, n: int, catalog: Path, urls_file: Path, api: str | Non
         home = workdir / f"home-server-{n}"
         sd(SERVER, home, api)
         sd(RERUN, home, api)  # right after: back to back on the same (SQLite) Prefect server
+        runs[-1].task_runs, runs[-2].task_runs = task_runs_of_latest_collects(api, 2)
     if "cold" in modes:
         # The first ever creates Prefect's database (once per machine); the next runs share it.
         cold_env = {"PREFECT_HOME": str(workdir / f"prefect-home-cold-{n}")}
@@ -439,6 +444,7 @@ def scaling(sizes: tuple[int, ...] = (200, 1000, 2000), latency: float = 0.1, wo
                     home = workdir / f"home-{feeds}-{n}"
                     home.mkdir()
                     tries.append(spacedigest_collect(f"{feeds} feeds", catalog, home, api_url=api, workers=workers))
+                    tries[-1].task_runs = task_runs_of_latest_collects(api)[0]
                 best = min(tries, key=lambda r: (r.flow_s is None, r.wall_s))
             finally:
                 stop(feed_server)

@@ -35,6 +35,7 @@ def test_collect_bench_measures_spacedigest_and_reader(prefect_api, tmp_path):
         home.mkdir()
         first = collect.spacedigest_collect("spacedigest", catalog, home, api_url=prefect_api, workers=4)
         again = collect.spacedigest_collect("rerun", catalog, home, api_url=prefect_api, workers=4)
+        again.task_runs, first.task_runs = collect.task_runs_of_latest_collects(prefect_api, 2)
         urls = tmp_path / "urls.txt"
         urls.write_text("\n".join(farm.urls))
         reader = collect.reader_update("reader", urls, tmp_path / "reader.sqlite", 4)
