@@ -23,6 +23,8 @@ state before the fetches) and by the load and health steps — never while waiti
 - Lanes run on Prefect's thread-pool task runner; with `SPACEDIGEST_TASK_RUNNER=dask` as Dask
   tasks through prefect-dask (`SPACEDIGEST_DASK_ADDRESS`, or a local cluster when unset). The
   choice is read when a run starts (flows.runners), not when this module is imported.
+- The flow is async only so that Prefect does not hold each run until its heartbeat thread's next
+  one-second tick (see `collect_flow`); every step is a sync task. Call it with `asyncio.run`.
 """
 from __future__ import annotations
 

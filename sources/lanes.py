@@ -11,8 +11,9 @@ idle: 200 feeds took 1.9 s in the lanes against a 1.25 s network bound).
 
 - `plan` is pure: every source of one host goes to the same lane, so the per-host limit
   (SPACEDIGEST_PER_HOST, enforced by the run's HostLimiter) holds inside a lane even when lanes
-  run in different processes or on different machines. Hosts are spread so that lanes carry
-  about the same number of sources (largest host first, into the lightest lane).
+  run in different processes or on different machines (a redirect to another host aside). Hosts
+  are spread so that lanes carry about the same number of sources (largest host first, into the
+  lightest lane).
 - `run_lane` never fails a source for another's sake: a source whose collection raises (a bug,
   not a bad feed: those come back in the result) is tried once more, then recorded as that
   source's own failure, while the rest of the lane goes on.
