@@ -143,9 +143,10 @@ async def collect_flow(only: list[str] | None = None, due_only: bool = False) ->
             results = _run_lanes(plan, run_context(settings, plan.run_id, len(plan.order)), settings.home)
         finally:
             runtime.release(plan.run_id)
-        # quote(): Prefect would otherwise walk every announcement looking for futures among the inputs
+        # quote(): Prefect would otherwise walk every announcement (and every source's state)
+        # looking for futures among the inputs
         stats = load_task(settings, quote(results), plan.started)
-        report = health_task(settings, plan, quote(results), stats)
+        report = health_task(settings, quote(plan), quote(results), stats)
     await acreate_table_artifact(staff.collect_table(report.lines), key="collect-sources",
                                  description=f"collect {report.run_id}: every source, its status and how long it took")
     await acreate_markdown_artifact(staff.collect_failures(report.lines), key="collect-failures",
