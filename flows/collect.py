@@ -133,9 +133,10 @@ async def collect_flow(only: list[str] | None = None, due_only: bool = False) ->
     """Fetch the enabled sources (`only` these ids; `due_only`: skip those backing off) and load them.
 
     Async only for how Prefect ends the run: its sync engine joins the run's heartbeat thread,
-    which sleeps in one-second steps, so every run lasted a whole number of seconds (up to 1 s
-    lost each time, whatever was gained within that second); the async engine does not wait. The
-    steps are sync tasks sharing one Prefect client, as they do under the sync engine."""
+    which sleeps in one-second steps, so every run ended on that thread's next tick (up to 1 s
+    lost each time, whatever was gained within that second); the async engine keeps the
+    heartbeats and does not wait. The steps are sync tasks sharing one Prefect client, as they do
+    under the sync engine."""
     settings = load_settings()
     with SyncClientContext.get_or_create():
         plan = plan_task(settings, only, due_only)
