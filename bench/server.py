@@ -4,14 +4,16 @@ ETag / Last-Modified revalidation (304), gzip when the client accepts it.
 The feeds are generated here, deterministically (a seed per feed), as RSS 2.0 and Atom documents
 of 20-30 entries that look like the programme announcements the project collects. When the real
 captured corpus is present (`../shared/real-feeds/sismics-reader/feed/` from the project root) its
-feed files are served too, first in the list.
+feed files are served too: first in the list (`corpus="first"`), or cycled over every feed URL
+(`corpus="cycle"`: feed i serves corpus file i mod 37, the workload issue 14 measures); generated
+feeds only with `corpus="none"`.
 
 The feeds are spread over several loopback addresses (127.0.0.1, 127.0.0.2, ...): a real catalog
 has many hosts, and both spacedigest's per-host limit and reader's thread pool see them as such.
 
 Run standalone (prints one URL per line, then serves until interrupted)::
 
-    python bench/server.py --feeds 200 --latency 0.1 --hosts 50
+    python bench/server.py --feeds 200 --latency 0.1 --hosts 20 --corpus cycle
 """
 from __future__ import annotations
 
@@ -169,20 +171,29 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
 
 
-class FeedServer:
-    """`feeds` generated feeds (+ the real corpus when `real` and present) on `hosts` loopback addresses."""
+CORPUS_MODES = ("first", "cycle", "none")
 
-    def __init__(self, feeds: int = 200, *, latency: float = 0.1, hosts: int = 50, real: bool = True):
+
+class FeedServer:
+    """`feeds` feeds on `hosts` loopback addresses: the real corpus (when present) first or cycled
+    (`corpus`: first | cycle | none), generated feeds for the rest."""
+
+    def __init__(self, feeds: int = 200, *, latency: float = 0.1, hosts: int = 50, corpus: str = "first"):
+        if corpus not in CORPUS_MODES:
+            raise ValueError(f"corpus must be one of {', '.join(CORPUS_MODES)}")
         self.latency = latency
         self.docs: dict[str, _Doc] = {}
         self.hits = 0
         self._lock = threading.Lock()
         paths = []
-        for p in real_corpus_files() if real else []:
-            if len(paths) >= feeds:
-                break
-            self.docs[f"/real/{p.name}"] = _Doc(p.read_bytes(), "application/xml")
-            paths.append(f"/real/{p.name}")
+        real = [] if corpus == "none" else real_corpus_files()
+        if corpus == "cycle" and real:
+            real = [real[n % len(real)] for n in range(feeds)]
+        read: dict[Path, _Doc] = {}  # a cycled file is read and compressed once
+        for n, p in enumerate(real[:feeds]):
+            path = f"/real/{n}/{p.name}"
+            self.docs[path] = read.get(p) or read.setdefault(p, _Doc(p.read_bytes(), "application/xml"))
+            paths.append(path)
         for n in range(feeds - len(paths)):
             path = f"/feeds/{n}.{'rss' if n % 2 == 0 else 'atom'}"
             self.docs[path] = _Doc(generated_feed(n), "application/rss+xml" if n % 2 == 0 else "application/atom+xml")
@@ -225,9 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds before each response")
     parser.add_argument("--hosts", type=int, default=50, help="loopback addresses to spread the feeds over")
-    parser.add_argument("--no-real", action="store_true", help="generated feeds only")
+    parser.add_argument("--corpus", choices=CORPUS_MODES, default="first",
+                        help="the real corpus first, cycled over every feed, or none (generated feeds only)")
     args = parser.parse_args(argv)
-    server = FeedServer(args.feeds, latency=args.latency, hosts=args.hosts, real=not args.no_real).start()
+    server = FeedServer(args.feeds, latency=args.latency, hosts=args.hosts, corpus=args.corpus).start()
     for url in server.urls:
         print(url)
     print("READY", flush=True)

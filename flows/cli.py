@@ -7,6 +7,7 @@ Prefect is imported only by the commands that run flows, so the others start fas
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -131,7 +132,7 @@ def cmd_collect(args, settings: Settings) -> int:
 
         if server:
             server.wait_ready()
-        report = collect_flow(only=only, due_only=args.due_only)
+        report = asyncio.run(collect_flow(only=only, due_only=args.due_only))
     print_collect(report)
     print_health(settings, named(report))
     return EXIT_PARTIAL if report.needs_attention else EXIT_OK
@@ -185,7 +186,7 @@ def cmd_run(args, settings: Settings) -> int:
 
         if server:
             server.wait_ready()
-        report = weekly_flow()
+        report = asyncio.run(weekly_flow())
     print_collect(report.collect)
     if report.skipped_reason:
         print(f"digest: skipped, {report.skipped_reason}")
@@ -220,10 +221,10 @@ def cmd_demo(args, settings: Settings) -> int:
             if server:
                 server.wait_ready()
             print("demo: collect (the partners' sites as first seen)")
-            print_collect(collect_flow())
+            print_collect(asyncio.run(collect_flow()))
             week.next_capture()  # later that week: one deadline moved, every other page unchanged
             print("demo: run = collect -> digest -> send (later that week: one deadline has moved)")
-            report = weekly_flow()
+            report = asyncio.run(weekly_flow())
         print_collect(report.collect)
         if report.skipped_reason:
             raise Fatal(f"demo: digest skipped, {report.skipped_reason}")

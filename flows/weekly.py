@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import SyncClientContext
 
 from spacedigest.flows import jobs
 from spacedigest.flows.collect import CollectReport, collect_flow
@@ -51,18 +52,22 @@ def alert_task(settings: Settings) -> jobs.DigestReport:
 
 
 @flow(name="weekly", log_prints=False)
-def weekly_flow() -> WeeklyReport:
+async def weekly_flow() -> WeeklyReport:
     """A missed run is caught up once (the digest window starts at the previous cutoff); a second
-    run in the same week collects but neither builds nor sends another digest."""
-    collected = collect_flow()
+    run in the same week collects but neither builds nor sends another digest.
+
+    Async, like the collect flow, so that Prefect does not wait for the heartbeat thread's next
+    tick when the run ends; the steps are sync tasks sharing one Prefect client."""
+    collected = await collect_flow()
     settings = load_settings()
     already = jobs.digest_of_this_week(settings, datetime.now(timezone.utc))
     if already:
         return WeeklyReport(collected, None, None, f"this week's digest {already} was already built")
-    digest = digest_task(settings)
-    if settings.review_hours:  # staff look first; `release` sends it when its time has come
-        return WeeklyReport(collected, digest, None, review=review_task(settings, digest.label))
-    return WeeklyReport(collected, digest, send_task(settings, digest.label))
+    with SyncClientContext.get_or_create():
+        digest = digest_task(settings)
+        if settings.review_hours:  # staff look first; `release` sends it when its time has come
+            return WeeklyReport(collected, digest, None, review=review_task(settings, digest.label))
+        return WeeklyReport(collected, digest, send_task(settings, digest.label))
 
 
 @task(name="review", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
@@ -84,10 +89,11 @@ class DailyReport:
 
 
 @flow(name="daily", log_prints=False)
-def daily_flow(due_only: bool = True) -> DailyReport:
+async def daily_flow(due_only: bool = True) -> DailyReport:
     """The daily collect, then the short alert of new calls a Japanese company may apply to, sent to
-    the subscribers who asked for it (and only when they have one)."""
-    collected = collect_flow(due_only=due_only)
+    the subscribers who asked for it (and only when they have one). Async like the weekly flow."""
+    collected = await collect_flow(due_only=due_only)
     settings = load_settings()
-    alert = alert_task(settings)
-    return DailyReport(collected, alert, send_task(settings, alert.label, kind="alert"))
+    with SyncClientContext.get_or_create():
+        alert = alert_task(settings)
+        return DailyReport(collected, alert, send_task(settings, alert.label, kind="alert"))

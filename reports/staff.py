@@ -26,3 +26,44 @@ def health_message(text: str, *, sender: str, to: str, count: int, now: datetime
     """A plain-text mail to the staff address; both addresses validated, no header injection."""
     return build_notice(to=to, subject=f"spacedigest: {count} source(s) need attention", text=text, sender=sender,
                         now=now)
+
+
+# --- one collect, as its Prefect artifacts show it ----------------------------------------------
+
+def collect_table(lines) -> list[dict]:
+    """One row per source of a collect (warehouse.health.SourceLine), for the run's table artifact."""
+    return [{"source": line.source_id, "status": line.status, "http_status": line.http_status,
+             "found": line.found, "new": line.new, "error": line.error or "",
+             "served_by": line.served_by or "",
+             "duration_s": round(line.seconds, 2)} for line in lines]
+
+
+def collect_failures(lines) -> str:
+    """The failed sources of a collect with their reasons, and the sources a fallback served (their
+    own way still needs fixing), as Markdown; text from the sources' servers is escaped: it is
+    shown in the Prefect UI."""
+    failed = [line for line in lines if line.status == "error"]
+    fallen_back = [line for line in lines if line.served_by and line.status != "error"]
+    if not failed and not fallen_back:
+        return f"# Collect: no failures\n\nAll {len(lines)} sources were collected.\n"
+    text = f"# Collect: {len(failed)} of {len(lines)} sources failed\n"
+    if failed:
+        rows = "".join(f"| {_md(line.source_id)} | {_md(line.url)} | {line.http_status or ''} | "
+                       f"{_md(line.error or '')} |\n" for line in failed)
+        text += ("\n| source | URL | HTTP status | reason |\n|---|---|---|---|\n" + rows +
+                 "\nEach is retried at its next check (with backoff); `spacedigest collect --source ID` "
+                 "re-collects one now.\n")
+    if fallen_back:
+        rows = "".join(f"| {_md(line.source_id)} | {_md(line.served_by)} | {_md(line.primary_error or '')} |\n"
+                       for line in fallen_back)
+        text += (f"\n## {len(fallen_back)} served by a fallback\n\nTheir items arrived; their own way "
+                 "failed and needs fixing (`spacedigest sources check ID` shows the new selectors).\n\n"
+                 "| source | served by | why its own way failed |\n|---|---|---|\n" + rows)
+    return text
+
+
+_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]()<>#+!|~&"} | {"\n": " ", "\r": " "})
+
+
+def _md(text: str) -> str:
+    return str(text).translate(_MD_SPECIAL)

@@ -19,9 +19,6 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 
-import feedparser
-
-from spacedigest.sources import fastfeed
 from spacedigest.sources.dates import parse_datetime
 from spacedigest.sources.encoding import to_utf8
 from spacedigest.sources.kinds import BaseKind
@@ -50,6 +47,12 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
     if looks_like_html(body):
         raise ParseError("not a feed: got an HTML page")
     body = to_utf8(body, content_type)  # a Japanese feed in Shift_JIS that declares nothing
+
+    # Imported here, not with the module: the process that fetches needs this kind's requests, not
+    # its parser (0.12 s of imports, most of it feedparser's sanitizer); the parse pool preloads both.
+    import feedparser
+
+    from spacedigest.sources import fastfeed
 
     fast = fastfeed.parse(body, content_type)
     if fast is not None:

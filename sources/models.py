@@ -224,6 +224,7 @@ class SourceResult:
     # feed <url>") and why the own way failed (the alarm staff must still see).
     served_by: str | None = None
     primary_error: str | None = None
+    seconds: float = 0.0  # how long collecting the source took (fetches, waits and parsing)
 
     @property
     def ok(self) -> bool:

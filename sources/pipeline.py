@@ -67,8 +67,8 @@ def collect_source(source: Source, *, retriever: Retriever, url: str | None = No
     them: the result says how (`served_by`, also on each announcement) and keeps why the source's
     own way failed (`primary_error`). The first failure stays in the error if both fail.
 
-    `offload(fn, *args)`, when given, runs the CPU-bound interpretation (for example in a process
-    pool); fn and args are picklable."""
+    `offload(fn, *args)`, when given, runs the CPU-bound parsing and interpretation (for example in
+    a process pool); fn and args are picklable."""
     kind = kind_of(source)
     result = _collect(kind, source, url or source.url, validators, retriever, offload)
     if result.error is None:
@@ -123,8 +123,20 @@ def _collect(kind: SourceKind, source: Source, url: str, validators: Validators 
     if fetched.status != "ok":
         return SourceResult(source, listing, error=fetched.error if fetched.status == "error" else None)
     others: list[Attempt] = []
+    page = None
+    if offload and kind.next_request(source, fetched, 2) is None:
+        # One page (the common case): parse it where the CPU is, with the interpretation, so only
+        # bytes go there and announcements come back. Item pages, when wanted, are fetched here.
+        try:
+            announcements, page = offload(_read_page, kind, source, fetched.body or b"", fetched.where,
+                                          fetched.content_type, fetched.fetched_at)
+        except SourceError as exc:
+            return SourceResult(source, listing, error=str(exc))
+        if page is None:
+            return SourceResult(source, listing, tuple(announcements))
     try:
-        pages = [kind.parse(source, fetched.body or b"", url=fetched.where, content_type=fetched.content_type)]
+        pages = [page if page is not None else
+                 kind.parse(source, fetched.body or b"", url=fetched.where, content_type=fetched.content_type)]
         last, number = fetched, 1
         while (following := kind.next_request(source, last, number + 1)) is not None:
             number += 1
@@ -153,6 +165,16 @@ def with_headers(request: Request, source: Source) -> Request:
 
 def _interpret(source: Source, pages: list[ParseResult], kwargs: dict) -> list[Announcement]:
     return interpret(source, pages, **kwargs)  # one positional signature, for process pools
+
+
+def _read_page(kind: SourceKind, source: Source, body: bytes, url: str, content_type: str | None,
+               fetched_at: datetime) -> tuple[list[Announcement] | None, ParseResult | None]:
+    """A one-page listing, parsed and interpreted: (announcements, None); or (None, the parsed page)
+    when the kind wants item pages first."""
+    page = kind.parse(source, body, url=url, content_type=content_type)
+    if kind.detail_targets(source, [page]):
+        return None, page
+    return interpret(source, [page], url=url, fetched_at=fetched_at), None
 
 
 def _details(kind: SourceKind, source: Source, pages: list[ParseResult], retriever: Retriever,

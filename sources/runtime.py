@@ -35,10 +35,30 @@ class RunContext:
     fetch_deadline: float
 
 
-def collect(source: Source, url: str, validators: Validators, ctx: RunContext) -> SourceResult:
-    """One source, with this process's resources for the run. Never raises for the source's problems."""
+def collect(source: Source, url: str, validators: Validators, ctx: RunContext, *,
+            slots: threading.Semaphore | None = None) -> SourceResult:
+    """One source, with this process's resources for the run; each request waits for one of
+    `slots` when given (a lane's share of the run's fetches). Never raises for the source's problems."""
     retriever, pool = _resources(ctx)
+    if slots is not None:
+        retriever = _WithinSlots(retriever, slots)
     return collect_source(source, retriever=retriever, url=url, validators=validators, offload=_offload_to(pool))
+
+
+class _WithinSlots:
+    """A retriever whose requests each hold one of `slots` while in flight. The wait for a slot,
+    like the wait for a host's, is not charged to the fetch's deadline."""
+
+    def __init__(self, retriever, slots: threading.Semaphore):
+        self.retriever, self.slots = retriever, slots
+
+    def fetch(self, source_id: str, request, validators: Validators | None = None):
+        with self.slots:
+            return self.retriever.fetch(source_id, request, validators)
+
+    def allowed(self, url: str) -> tuple[bool, str | None]:
+        with self.slots:  # may fetch robots.txt
+            return self.retriever.allowed(url)
 
 
 def parse_processes(configured: int | None, sources: int) -> int:
@@ -93,8 +113,9 @@ def _parse_pool(processes: int) -> Executor | None:
     # forkserver: never fork this process (Prefect's threads hold locks); the server imports the
     # parsing modules once, so each worker starts warm.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["spacedigest.sources.pipeline", "spacedigest.sources.feed",
-                                    "spacedigest.sources.normalize", "spacedigest.sources.classify"])
+    context.set_forkserver_preload(["spacedigest.sources.pipeline", "spacedigest.sources.feed", "feedparser",
+                                    "spacedigest.sources.fastfeed", "spacedigest.sources.normalize",
+                                    "spacedigest.sources.classify"])
     return ProcessPoolExecutor(max_workers=processes, mp_context=context)
 
 

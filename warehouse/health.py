@@ -172,6 +172,8 @@ class SourceLine:
     error: str | None = None
     served_by: str | None = None  # "fallback: …" when the source's own way failed (why: primary_error)
     primary_error: str | None = None
+    http_status: int | None = None  # of the listing request
+    seconds: float = 0.0  # collecting it took this long
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,7 @@ def record_results(con: duckdb.DuckDBPyConnection, run_id: str, results: list[So
                                 served_by=r.served_by, primary_error=r.primary_error))
         url = r.source.url if r.served_by else r.fetched.url
         lines.append(SourceLine(r.source.id, url, status, len(r.announcements), new, r.error, r.served_by,
-                                r.primary_error))
+                                r.primary_error, r.fetched.http_status, r.seconds))
     record(con, rows, outcomes)
     return lines
 
