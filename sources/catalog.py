@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
 import math
 import re
@@ -177,7 +178,7 @@ def build_options(cls: type, values: dict[str, Any], kind: str) -> Any:
             hint = f"did you mean '{close[0]}'?" if close else (
                 f"known: {', '.join(declared)}" if declared else f"a {kind} source takes no options")
             raise OptionError(f"unknown option '{key}' for a {kind} source ({hint})")
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     converted = {}
     for key, value in values.items():
         converted[key] = _typed(key, value, hints[key])
@@ -185,6 +186,12 @@ def build_options(cls: type, values: dict[str, Any], kind: str) -> Any:
         if name not in converted and spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
             raise OptionError(spec.metadata.get("required") or f"a {kind} source needs '{name}'")
     return cls(**converted)
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    # resolving the string annotations costs ~1 ms; a catalog asks the same few classes again and again
+    return typing.get_type_hints(cls)
 
 
 def _typed(key: str, value: Any, hint: Any) -> Any:

@@ -108,15 +108,19 @@ def _parse_pool(processes: int) -> Executor | None:
     if processes <= 0:
         return None
     import multiprocessing
+    import multiprocessing.forkserver
     from concurrent.futures import ProcessPoolExecutor
 
     # forkserver: never fork this process (Prefect's threads hold locks); the server imports the
-    # parsing modules once, so each worker starts warm.
+    # parsing modules and compiles the rules once (sources.warm), so each worker starts warm. It
+    # starts now, while the first pages are fetched, rather than when the first one is parsed.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["spacedigest.sources.pipeline", "spacedigest.sources.feed", "feedparser",
                                     "spacedigest.sources.fastfeed", "spacedigest.sources.normalize",
-                                    "spacedigest.sources.classify"])
-    return ProcessPoolExecutor(max_workers=processes, mp_context=context)
+                                    "spacedigest.sources.classify", "spacedigest.sources.warm"])
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+    multiprocessing.forkserver.ensure_running()
+    return pool
 
 
 def _offload_to(pool: Executor | None):

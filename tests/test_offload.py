@@ -64,3 +64,13 @@ def test_a_body_that_does_not_parse_is_the_same_one_line_error(http_server, pool
     in_place, pooled = both_ways(Source("broken", "ESA", "feed", url), pool)
     assert in_place.error and pooled.error == in_place.error and "\n" not in pooled.error
 
+
+
+def test_the_fork_servers_warm_up_loads_every_rule_set_it_is_meant_to_spare_the_workers():
+    from spacedigest.sources import amounts, classify, eligibility, warm
+
+    for cache in (classify._load_rules_cached, eligibility._load_cached, amounts._load_cached):
+        cache.cache_clear()
+    warm.warm_up()  # raises if the sample no longer goes through the interpretation
+    assert all(cache.cache_info().currsize for cache in
+               (classify._load_rules_cached, eligibility._load_cached, amounts._load_cached))
