@@ -8,6 +8,7 @@ import jinja2
 
 from spacedigest.reports.digest import TOKYO
 from spacedigest.reports.mail import build_notice
+from spacedigest.reports.render import md_escape
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("spacedigest.reports", "templates"), autoescape=False,
                           keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
@@ -48,22 +49,15 @@ def collect_failures(lines) -> str:
         return f"# Collect: no failures\n\nAll {len(lines)} sources were collected.\n"
     text = f"# Collect: {len(failed)} of {len(lines)} sources failed\n"
     if failed:
-        rows = "".join(f"| {_md(line.source_id)} | {_md(line.url)} | {line.http_status or ''} | "
-                       f"{_md(line.error or '')} |\n" for line in failed)
+        rows = "".join(f"| {md_escape(line.source_id)} | {md_escape(line.url)} | {line.http_status or ''} | "
+                       f"{md_escape(line.error or '')} |\n" for line in failed)
         text += ("\n| source | URL | HTTP status | reason |\n|---|---|---|---|\n" + rows +
                  "\nEach is retried at its next check (with backoff); `spacedigest collect --source ID` "
                  "re-collects one now.\n")
     if fallen_back:
-        rows = "".join(f"| {_md(line.source_id)} | {_md(line.served_by)} | {_md(line.primary_error or '')} |\n"
-                       for line in fallen_back)
+        rows = "".join(f"| {md_escape(line.source_id)} | {md_escape(line.served_by)} | "
+                       f"{md_escape(line.primary_error or '')} |\n" for line in fallen_back)
         text += (f"\n## {len(fallen_back)} served by a fallback\n\nTheir items arrived; their own way "
                  "failed and needs fixing (`spacedigest sources check ID` shows the new selectors).\n\n"
                  "| source | served by | why its own way failed |\n|---|---|---|\n" + rows)
     return text
-
-
-_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]()<>#+!|~&"} | {"\n": " ", "\r": " "})
-
-
-def _md(text: str) -> str:
-    return str(text).translate(_MD_SPECIAL)
